@@ -1,0 +1,181 @@
+"""Credentials for one API of a stage: valid and defective tokens, Lambda tokens, API keys.
+
+Sources, from the stage file only: a signing key for a test issuer the stage trusts (every token
+variant), a ready bearer token or OAuth2 client credentials (valid token and the variants derivable
+from it). A variant that needs what the stage does not have raises Unavailable with the reason; the
+test is then skipped with that reason, never passed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+
+from fixtures.contract import CognitoAuthorizer, Contract, JwtAuthorizer, LambdaAuthorizer, Route
+from fixtures.stage import ApiConfig
+
+# Audience for Cognito user pool tokens: the REST authorizer checks the pool (issuer), not aud.
+COGNITO_TEST_CLIENT = "stagegate-test-client"
+# Variants that can be derived from a ready token without the issuer's key.
+DERIVABLE = ("malformed", "tampered_payload", "alg_none")
+
+
+class Unavailable(Exception):
+    """A credential the stage file does not provide; str() is the skip reason."""
+
+
+def header_name(identity_source: str) -> str:
+    """`$request.header.X` / `method.request.header.X` -> `X`."""
+    return identity_source.rsplit(".", 1)[-1]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def derive(token: str, variant: str) -> str:
+    """A defective token derived from a ready one (no key needed)."""
+    if variant == "malformed":
+        return "stagegate-not-a-jwt.bWFsZm9ybWVk"
+    header, payload, signature = token.split(".")
+    claims: dict[str, Any] = json.loads(_unb64(payload))
+    if variant == "tampered_payload":
+        claims["sub"] = "stagegate-admin"
+        return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+    if variant == "alg_none":
+        head = json.loads(_unb64(header))
+        head["alg"] = "none"
+        return f"{_b64(json.dumps(head).encode())}.{_b64(json.dumps(claims).encode())}."
+    raise Unavailable(f"token variant {variant} needs a signing key")
+
+
+class ApiCredentials:
+    """Token and key source for one API (session-scoped; OAuth2 tokens fetched once)."""
+
+    def __init__(self, api: ApiConfig, contract: Contract, timeout_s: float) -> None:
+        self.api = api
+        self.contract = contract
+        self.timeout_s = timeout_s
+        self._fetched: str | None = None
+        self._factories: dict[str, Any] = {}
+
+    # -- what the stage gives -------------------------------------------------------------------
+    def secrets(self) -> list[str]:
+        """Every secret value known for this API, for the redactor."""
+        creds = self.api.credentials
+        found = [creds.bearer_token, creds.lambda_token, creds.lambda_deny_token, creds.api_key]
+        if creds.oauth2:
+            found += [creds.oauth2.client_id, creds.oauth2.client_secret]
+        found += [key.value for plan in self.api.usage_plans for key in plan.keys]
+        values = [s.value for s in found if s is not None]
+        return values + ([self._fetched] if self._fetched else [])
+
+    def _factory(self, authorizer: JwtAuthorizer | CognitoAuthorizer) -> Any:
+        signing = self.api.credentials.signing_key
+        if signing is None:
+            return None
+        if authorizer.name not in self._factories:
+            from fixtures.tokens import TokenFactory
+
+            if isinstance(authorizer, JwtAuthorizer):
+                issuer, audience = authorizer.issuer, authorizer.audience or (COGNITO_TEST_CLIENT,)
+            else:
+                issuer, audience = authorizer.issuers[0], (COGNITO_TEST_CLIENT,)
+            self._factories[authorizer.name] = TokenFactory(signing.key_file, signing.kid, issuer, audience)
+        return self._factories[authorizer.name]
+
+    def _ready_token(self) -> str | None:
+        creds = self.api.credentials
+        if creds.bearer_token is not None:
+            return creds.bearer_token.value
+        if creds.oauth2 is not None:
+            if self._fetched is None:
+                self._fetched = self._client_credentials()
+            return self._fetched
+        return None
+
+    def _client_credentials(self) -> str:
+        oauth = self.api.credentials.oauth2
+        assert oauth is not None
+        data = {"grant_type": "client_credentials"}
+        if oauth.scopes:
+            data["scope"] = " ".join(oauth.scopes)
+        try:
+            response = requests.post(
+                oauth.token_url,
+                data=data,
+                auth=(oauth.client_id.value, oauth.client_secret.value),
+                timeout=self.timeout_s,
+            )
+            token = response.json().get("access_token") if response.ok else None
+        except (requests.RequestException, ValueError):
+            token = None
+        if not token:
+            raise Unavailable(f"OAuth2 client-credentials token request to {oauth.token_url} failed")
+        return str(token)
+
+    # -- tokens per route -----------------------------------------------------------------------
+    def authorizer(self, route: Route) -> Any:
+        return self.contract.authorizers.get(route.authorizer) if route.authorizer else None
+
+    def token(self, route: Route, variant: str = "valid") -> str:
+        """A token for the route's JWT/Cognito authorizer; Unavailable if the stage cannot make it."""
+        authorizer = self.authorizer(route)
+        if not isinstance(authorizer, JwtAuthorizer | CognitoAuthorizer):
+            raise Unavailable(f"{route.route_key} has no JWT or Cognito authorizer")
+        factory = self._factory(authorizer)
+        if factory is not None:
+            return str(factory.make(variant, route.scopes))
+        ready = self._ready_token()
+        if ready is None:
+            raise Unavailable("the stage file gives no bearer token, OAuth2 client or signing key")
+        if variant == "valid":
+            return ready
+        if variant in DERIVABLE:
+            return derive(ready, variant)
+        raise Unavailable(
+            f"token variant {variant} needs a signing key for a test issuer the stage trusts "
+            "(credentials.signing_key_file + kid)"
+        )
+
+    def lambda_token(self, deny: bool = False) -> str:
+        secret = self.api.credentials.lambda_deny_token if deny else self.api.credentials.lambda_token
+        if secret is None:
+            field = "lambda_deny_token" if deny else "lambda_token"
+            raise Unavailable(f"the stage file gives no {field} for {self.api.name}")
+        return secret.value
+
+    def api_key(self) -> str:
+        if self.api.credentials.api_key is None:
+            raise Unavailable(f"the stage file gives no api_key for {self.api.name}")
+        return self.api.credentials.api_key.value
+
+    def auth_headers(self, route: Route) -> dict[str, str]:
+        """Valid credentials for the route (token or Lambda identity, plus API key if required)."""
+        headers: dict[str, str] = {}
+        authorizer = self.authorizer(route)
+        if isinstance(authorizer, JwtAuthorizer | CognitoAuthorizer):
+            headers[header_name(authorizer.identity_source)] = f"Bearer {self.token(route)}"
+        elif isinstance(authorizer, LambdaAuthorizer):
+            for source in authorizer.identity_sources[:1]:
+                headers[header_name(source)] = self.lambda_token()
+        if route.api_key_required and self.contract.flavor == "rest":
+            headers["x-api-key"] = self.api_key()
+        return headers
+
+    def identity_headers(self, route: Route) -> Iterable[str]:
+        """Header names that carry the route's identity (to strip for unauthenticated requests)."""
+        authorizer = self.authorizer(route)
+        if isinstance(authorizer, JwtAuthorizer | CognitoAuthorizer):
+            return (header_name(authorizer.identity_source),)
+        if isinstance(authorizer, LambdaAuthorizer):
+            return tuple(header_name(s) for s in authorizer.identity_sources)
+        return ()

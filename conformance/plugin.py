@@ -1,0 +1,209 @@
+"""The conformance plugin: stage loading, parametrization from the contracts, markers, deviations.
+
+Exit codes (the gate maps them): a bad stage file or contract ends the run as a pytest usage error
+(exit 4, one line, no traceback); an unreachable stage ends it with exit 3 and one line; an embedded
+emulator that does not start also exits 3. Nothing here runs unless conformance tests are collected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import catalog
+from fixtures.contract import Contract
+from fixtures.errors import ConfigError
+from fixtures.stage import StageConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE_DIR = ROOT / "conformance"
+EXPECTATIONS_DIR = SUITE_DIR / "expectations"
+UNREACHABLE_EXIT = 3
+PROBE_TIMEOUT_S = 3.0
+
+FAMILIES = ("auth", "api_keys", "validation", "cors", "shape", "routing")
+SEVERITY = {"auth": "critical", "api_keys": "critical", "routing": "critical", "cors": "normal"}
+SEVERITY_DEFAULT = "normal"
+# The read-only quick subset: one rule per family that needs no write.
+SMOKE_RULES = frozenset(
+    {
+        "test_protected_route_accepts_valid_token",
+        "test_protected_route_rejects_missing_token",
+        "test_public_route_does_not_demand_auth",
+        "test_key_route_rejects_missing_api_key",
+        "test_unknown_path_is_rejected",
+        "test_preflight_from_allowed_origin_is_allowed",
+        "test_success_body_matches_response_schema",
+        "test_response_has_request_id",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The stage as loaded from its file (base URLs may still hold {port}) and its contracts."""
+
+    stage: StageConfig
+    contracts: dict[str, Contract]
+    faults: tuple[str, ...]
+    expectations: dict[str, str]
+
+
+LOADED = pytest.StashKey[Loaded]()
+
+
+def _collects_conformance(config: pytest.Config) -> bool:
+    for arg in config.args or [str(SUITE_DIR)]:
+        path = Path(arg.split("::", 1)[0]).resolve()
+        if path == SUITE_DIR or SUITE_DIR in path.parents or path in SUITE_DIR.parents:
+            return True
+    return False
+
+
+def load_expectations(stage_name: str) -> dict[str, str]:
+    """conformance/expectations/<stage>.toml: `[deviations]` test id -> reason."""
+    path = EXPECTATIONS_DIR / f"{stage_name}.toml"
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML ({exc})") from None
+    unknown = set(data) - {"deviations"}
+    if unknown:
+        raise ConfigError(str(path), sorted(unknown)[0], "unknown key (expected [deviations])")
+    deviations = data.get("deviations", {})
+    for key, reason in deviations.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(str(path), f"deviations.{key}", "the reason must be a non-empty string")
+    return dict(deviations)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _collects_conformance(config) or not hasattr(config.option, "stage"):
+        return
+    from fixtures.stage import load_stage
+
+    faults = tuple(config.getoption("fault") or ())
+    try:
+        stage = load_stage(config.getoption("stage"), root=str(ROOT))
+        contracts = {api.name: api.contract() for api in stage.apis}
+        expectations = load_expectations(stage.name)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if faults and not stage.embedded:
+        raise pytest.UsageError(f"--fault applies to the embedded emulator only; stage {stage.name} is remote")
+    config.stash[LOADED] = Loaded(stage, contracts, faults, expectations)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    loaded = metafunc.config.stash.get(LOADED, None)
+    if loaded is None:
+        return
+    for name in catalog.BUILDERS:
+        if name in metafunc.fixturenames:
+            cases = catalog.cases(name, loaded.stage, loaded.contracts)
+            metafunc.parametrize(name, cases, ids=[c.id for c in cases], scope="function")
+            return
+
+
+def _family(item: pytest.Item) -> str | None:
+    module = getattr(item, "module", None)
+    name = getattr(module, "__name__", "").rsplit(".", 1)[-1]
+    family = name.removeprefix("test_")
+    return family if family in FAMILIES else None
+
+
+def _case_of(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    return next(iter(callspec.params.values()), None) if callspec else None
+
+
+def _api_of(case: Any) -> str | None:
+    inner = getattr(case, "case", case)
+    return getattr(inner, "api", None)
+
+
+def _writes(case: Any) -> bool:
+    inner = getattr(case, "case", case)
+    route = getattr(inner, "route", None)
+    return bool(route is not None and route.writes)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    loaded = config.stash.get(LOADED, None)
+    if loaded is None:
+        return
+    seen: set[str] = set()
+    for item in items:
+        family = _family(item)
+        if family is None:
+            continue
+        rule = getattr(item, "originalname", item.name)
+        case = _case_of(item)
+        item.add_marker(getattr(pytest.mark, family))
+        writes = _writes(case)
+        if writes:
+            item.add_marker(pytest.mark.writes)
+        if rule in SMOKE_RULES and not writes:
+            item.add_marker(pytest.mark.smoke)
+        api = _api_of(case) or loaded.stage.name
+        item.add_marker(pytest.mark.allure_label(api, label_type="epic"))
+        item.add_marker(pytest.mark.allure_label(family, label_type="feature"))
+        item.add_marker(pytest.mark.allure_label(rule.removeprefix("test_").replace("_", " "), label_type="story"))
+        item.add_marker(pytest.mark.allure_label(SEVERITY.get(family, SEVERITY_DEFAULT), label_type="severity"))
+        reason = loaded.expectations.get(item.name)
+        if reason is not None:
+            seen.add(item.name)
+            item.add_marker(pytest.mark.xfail(reason=f"known deviation: {reason}", strict=True))
+    stale = sorted(set(loaded.expectations) - seen)
+    if stale and len(items) > 0 and not config.getoption("-k") and not config.getoption("-m"):
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(f"expectations for tests that do not exist: {', '.join(stale[:5])}"),
+            stacklevel=2,
+        )
+
+
+# --- session fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def loaded(pytestconfig: pytest.Config) -> Loaded:
+    found = pytestconfig.stash.get(LOADED, None)
+    if found is None:
+        pytest.fail("the conformance plugin did not load a stage", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def live_stage(loaded: Loaded) -> Iterator[StageConfig]:
+    """The stage with real base URLs: the embedded emulator started once, or a reachable remote."""
+    if loaded.stage.embedded:
+        from fixtures.emulator.runner import start_emulator
+
+        try:
+            running = start_emulator(loaded.stage.path, port=0, faults=loaded.faults, fresh_keys=True)
+        except Exception as exc:  # a start failure is one line, not a traceback
+            pytest.exit(f"stagegate: the embedded emulator did not start: {exc}", returncode=UNREACHABLE_EXIT)
+        with running:
+            yield running.stage
+        return
+    _probe(loaded.stage)
+    yield loaded.stage
+
+
+def _probe(stage: StageConfig) -> None:
+    """One GET per API base URL; an unreachable stage ends the session at once with one line."""
+    from fixtures.http import HttpClient, TransportError
+
+    for api in stage.apis:
+        with HttpClient(api.base_url, min(stage.timeout_s, PROBE_TIMEOUT_S)) as client:
+            try:
+                client.send("GET", "/")
+            except TransportError as exc:
+                pytest.exit(f"stagegate: stage {stage.name} unreachable: {exc}", returncode=UNREACHABLE_EXIT)

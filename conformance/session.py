@@ -1,0 +1,126 @@
+"""Fixtures the rules use (APIs under test, the per-test check) and redacted attachments/reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conformance.credentials import ApiCredentials
+from conformance.expect import Check
+from conformance.plugin import LOADED, Loaded, _family
+from conformance.support import ApiUnderTest
+from fixtures.http import Exchange, HttpClient
+from fixtures.redact import Redactor
+from fixtures.stage import StageConfig
+
+MAX_ATTACHED = 12  # exchanges attached per test
+
+
+class ExchangeLog:
+    """The exchanges of the running test (reset per test; bounded)."""
+
+    def __init__(self) -> None:
+        self.items: list[Exchange] = []
+
+    def add(self, exchange: Exchange) -> None:
+        if len(self.items) < 200:
+            self.items.append(exchange)
+
+    def reset(self) -> None:
+        self.items = []
+
+
+class Suite:
+    """Session state: the APIs under test, the redactor and the exchange log."""
+
+    def __init__(self, stage: StageConfig, loaded: Loaded) -> None:
+        self.stage = stage
+        self.log = ExchangeLog()
+        self.apis: dict[str, ApiUnderTest] = {}
+        secrets: list[str] = []
+        for config in stage.apis:
+            contract = loaded.contracts[config.name]
+            creds = ApiCredentials(config, contract, stage.timeout_s)
+            client = HttpClient(config.base_url, stage.timeout_s, on_exchange=self.log.add)
+            self.apis[config.name] = ApiUnderTest(config, contract, client, creds, stage.embedded)
+            secrets += creds.secrets()
+        self.redactor = Redactor.for_stage(stage, extra=secrets)
+
+    def api(self, name: str) -> ApiUnderTest:
+        return self.apis[name]
+
+    def close(self) -> None:
+        for api in self.apis.values():
+            api.client.close()
+
+
+SUITE = pytest.StashKey[Suite]()
+
+
+@pytest.fixture(scope="session")
+def suite(live_stage: StageConfig, loaded: Loaded, pytestconfig: pytest.Config) -> Iterator[Suite]:
+    state = Suite(live_stage, loaded)
+    pytestconfig.stash[SUITE] = state
+    yield state
+    state.close()
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest, suite: Suite) -> Check:
+    """Assertions for this test's rule, failing with a redacted diagnosis."""
+    suite.log.reset()
+    return Check(request.node.name, _family(request.node) or "other", suite.redactor)
+
+
+def api_of(suite: Suite, case: Any) -> ApiUnderTest:
+    """The API a parametrization case belongs to."""
+    inner = getattr(case, "case", case)
+    return suite.api(inner.api)
+
+
+def _render(exchange: Exchange, redactor: Redactor) -> str:
+    lines = [f"{exchange.method} {exchange.url}"]
+    lines += [f"{k}: {v}" for k, v in redactor.headers(list(exchange.request_headers))]
+    if exchange.request_body:
+        lines += ["", exchange.request_body.decode("utf-8", "replace")[:4000]]
+    lines += ["", f"HTTP {exchange.status}  ({exchange.elapsed_ms:.1f} ms)"]
+    lines += [f"{k}: {v}" for k, v in redactor.headers(list(exchange.headers))]
+    if exchange.body:
+        body = exchange.body.decode("utf-8", "replace")
+        try:
+            body = json.dumps(redactor.json(json.loads(body)), indent=2)
+        except ValueError:
+            pass
+        lines += ["", body[:4000]]
+    return redactor.text("\n".join(lines))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    yield
+    state = item.config.stash.get(SUITE, None)
+    if state is None or LOADED not in item.config.stash:
+        return
+    try:
+        import allure
+    except ImportError:  # allure-pytest is a dependency; without it there is nothing to attach to
+        return
+    for index, exchange in enumerate(state.log.items[:MAX_ATTACHED], start=1):
+        allure.attach(
+            _render(exchange, state.redactor),
+            name=f"{index}. {exchange.method} {exchange.status}",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Safety net: every failure text goes through the redactor before any report sees it."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    state = item.config.stash.get(SUITE, None)
+    if state is not None and report.failed and report.longrepr is not None:
+        report.longrepr = state.redactor.text(str(report.longrepr))

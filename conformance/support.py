@@ -1,0 +1,105 @@
+"""One API under test: its client, credentials, valid requests per route, cached positive controls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from conformance.catalog import json_schema, route_valid_body
+from conformance.credentials import ApiCredentials
+from fixtures.contract import Contract, Route
+from fixtures.http import Exchange, HttpClient
+from fixtures.payloads import JSON, encode
+from fixtures.stage import ApiConfig
+
+_PARAM = re.compile(r"\{([^}+]+)\+?\}")
+DEFAULT_PARAM_VALUE = "stagegate-test"
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """A request before it is sent; tests derive rejection variants from the valid one."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+    def with_headers(self, **changes: str | None) -> RequestSpec:
+        """Headers replaced (None removes); names compared case-insensitively."""
+        wanted = {k.replace("_", "-").lower(): v for k, v in changes.items()}
+        return self.merge_headers(wanted)
+
+    def merge_headers(self, changes: Mapping[str, str | None]) -> RequestSpec:
+        lowered = {k.lower() for k in changes}
+        kept = {k: v for k, v in self.headers.items() if k.lower() not in lowered}
+        kept.update({k: v for k, v in changes.items() if v is not None})
+        return replace(self, headers=kept)
+
+    def without_headers(self, *names: str) -> RequestSpec:
+        return self.merge_headers({name: None for name in names})
+
+
+class ApiUnderTest:
+    """Everything the rules need about one API of the stage."""
+
+    def __init__(
+        self, config: ApiConfig, contract: Contract, client: HttpClient, creds: ApiCredentials, embedded: bool
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.contract = contract
+        self.flavor = contract.flavor
+        self.client = client
+        self.creds = creds
+        self.embedded = embedded
+        self._controls: dict[str, Exchange] = {}
+
+    def path_for(self, route: Route) -> str:
+        """The route's path with its parameters filled from the stage samples or the contract."""
+        examples = {p.name: p.example for p in route.parameters if p.location == "path" and p.example}
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            value = self.config.samples.path_params.get(name) or examples.get(name) or DEFAULT_PARAM_VALUE
+            return str(value)
+
+        return _PARAM.sub(fill, route.path)
+
+    def valid_request(self, route: Route, authenticated: bool = True) -> RequestSpec:
+        """A request the stage must accept (with credentials), built from samples and the contract."""
+        samples = self.config.samples
+        query = dict(samples.query.get(route.route_key, {}))
+        headers = dict(samples.headers.get(route.route_key, {}))
+        for p in route.parameters:
+            if p.required and p.location == "query" and p.name not in query:
+                query[p.name] = str(p.example if p.example is not None else DEFAULT_PARAM_VALUE)
+            if p.required and p.location == "header" and p.name not in headers:
+                headers[p.name] = str(p.example if p.example is not None else DEFAULT_PARAM_VALUE)
+        body = None
+        if json_schema(route) is not None:
+            valid = route_valid_body(self.config, route)
+            if valid is not None:
+                body = encode(valid)
+                headers["Content-Type"] = JSON
+        if authenticated:
+            headers.update(self.creds.auth_headers(route))
+        return RequestSpec(route.method, self.path_for(route), query, headers, body)
+
+    def unauthenticated(self, route: Route) -> RequestSpec:
+        """The valid request without the route's identity (the API key, if any, stays)."""
+        spec = self.valid_request(route)
+        return spec.without_headers(*self.creds.identity_headers(route))
+
+    def send(self, spec: RequestSpec, **overrides: Any) -> Exchange:
+        spec = replace(spec, **overrides) if overrides else spec
+        return self.client.send(spec.method, spec.path, headers=spec.headers, query=spec.query, body=spec.body)
+
+    def control(self, route: Route) -> Exchange:
+        """The positive control for a route: valid credentials and request (sent once per session)."""
+        if route.route_key not in self._controls:
+            self._controls[route.route_key] = self.send(self.valid_request(route))
+        return self._controls[route.route_key]

@@ -1,0 +1,108 @@
+"""Routing rules: unknown paths and methods are refused per flavour; no path or method variant
+reaches a protected route without credentials.
+
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conformance.catalog import CONCRETE_METHODS, ApiCase, OverrideCase, RouteCase
+from conformance.expect import Check
+from conformance.session import Suite, api_of
+from conformance.support import ApiUnderTest
+from fixtures.behaviour import Kind
+from fixtures.contract import Route
+
+
+def _variant(check: Check, api: ApiUnderTest, route: Route, path: str, method: str | None = None) -> None:
+    check.control(api, route)
+    spec = api.unauthenticated(route)
+    spec = replace(spec, path=path, method=method or spec.method)
+    check.not_reached(api.send(spec), f"{spec.method} {path} without credentials")
+
+
+def _case_changed(path: str) -> str:
+    head, _, rest = path.lstrip("/").partition("/")
+    changed = head[:1].upper() + head[1:] if head[:1].islower() else head.lower()
+    return "/" + changed + (("/" + rest) if rest else "")
+
+
+def test_unknown_path_is_rejected(suite: Suite, check: Check, api_case: ApiCase) -> None:
+    api = api_of(suite, api_case)
+    check.rejected(api, api.client.send("GET", "/stagegate-no-such-route"), Kind.NOT_FOUND)
+
+
+def test_wrong_method_is_rejected(suite: Suite, check: Check, fixed_method_route: RouteCase) -> None:
+    any_route = fixed_method_route
+    api = api_of(suite, any_route)
+    defined = {r.method for r in api.contract.routes if r.path == any_route.route.path}
+    method = next(m for m in ("PATCH", *CONCRETE_METHODS) if m not in defined)
+    check.control(api, any_route.route)
+    spec = replace(api.valid_request(any_route.route), method=method)
+    check.rejected(api, api.send(spec), Kind.NOT_FOUND)
+
+
+def test_protected_route_not_reachable_with_trailing_slash(
+    suite: Suite, check: Check, protected_route: RouteCase
+) -> None:
+    api = api_of(suite, protected_route)
+    _variant(check, api, protected_route.route, api.path_for(protected_route.route) + "/")
+
+
+def test_protected_route_not_reachable_with_double_slash(
+    suite: Suite, check: Check, protected_route: RouteCase
+) -> None:
+    api = api_of(suite, protected_route)
+    _variant(check, api, protected_route.route, "/" + api.path_for(protected_route.route))
+
+
+def test_protected_route_not_reachable_with_case_change(
+    suite: Suite, check: Check, protected_route: RouteCase
+) -> None:
+    api = api_of(suite, protected_route)
+    _variant(check, api, protected_route.route, _case_changed(api.path_for(protected_route.route)))
+
+
+def test_protected_route_not_reachable_with_encoded_slash(
+    suite: Suite, check: Check, protected_route: RouteCase
+) -> None:
+    api = api_of(suite, protected_route)
+    path = api.path_for(protected_route.route)
+    encoded = "/" + path.lstrip("/").replace("/", "%2F") if path.count("/") > 1 else "/%2F" + path.lstrip("/")
+    _variant(check, api, protected_route.route, encoded)
+
+
+def test_protected_route_not_reachable_with_dot_segment(
+    suite: Suite, check: Check, protected_route: RouteCase
+) -> None:
+    api = api_of(suite, protected_route)
+    _variant(check, api, protected_route.route, "/." + api.path_for(protected_route.route))
+
+
+def test_protected_route_not_reachable_with_head(
+    suite: Suite, check: Check, protected_get_route: RouteCase
+) -> None:
+    """HEAD on a protected GET route is protected like the GET."""
+    api = api_of(suite, protected_get_route)
+    _variant(check, api, protected_get_route.route, api.path_for(protected_get_route.route), "HEAD")
+
+
+def test_method_override_cannot_escalate(suite: Suite, check: Check, override_case: OverrideCase) -> None:
+    """X-HTTP-Method-Override naming a stronger route is refused or ignored, never served.
+
+    The answer must be a rejection, or the sent route's own answer (a status it declares).
+    """
+    api = api_of(suite, override_case)
+    sent, target = override_case.case.route, override_case.target
+    check.control(api, sent)
+    spec = api.valid_request(sent)
+    body = api.valid_request(target, authenticated=False).body
+    spec = replace(spec, body=body).merge_headers(
+        {"X-HTTP-Method-Override": target.method, "Content-Type": "application/json" if body else None}
+    )
+    exchange = api.send(spec)
+    if 200 <= exchange.status < 300 and str(exchange.status) not in sent.responses:
+        check.fail(exchange, f"a rejection or {sent.route_key}'s own answer, not {target.route_key}'s", 403)

@@ -1,0 +1,85 @@
+"""Response shape rules: success bodies match the contract, errors have the gateway's envelope.
+
+https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+"""
+
+from __future__ import annotations
+
+import jsonschema
+
+from conformance.catalog import ApiCase, RouteCase
+from conformance.expect import Check
+from conformance.session import Suite, api_of
+from conformance.support import ApiUnderTest
+from fixtures.behaviour import REQUEST_ID_HEADERS, Kind
+from fixtures.contract import ResponseSpec, Route
+from fixtures.http import Exchange
+
+NO_SUCH_PATH = "/stagegate-no-such-route"
+
+
+def _spec(check: Check, route: Route, exchange: Exchange) -> ResponseSpec:
+    spec = route.responses.get(str(exchange.status)) or route.responses.get("default")
+    if spec is None:
+        check.fail(exchange, f"a status the contract declares for {route.route_key}: {sorted(route.responses)}")
+    return spec
+
+
+def _unknown_path(api: ApiUnderTest) -> Exchange:
+    return api.client.send("GET", NO_SUCH_PATH)
+
+
+def test_success_body_matches_response_schema(suite: Suite, check: Check, any_route: RouteCase) -> None:
+    api = api_of(suite, any_route)
+    exchange = check.control(api, any_route.route)
+    spec = _spec(check, any_route.route, exchange)
+    schema = next(iter(spec.schemas.values()), None)
+    if schema is None:
+        if exchange.body:
+            check.fail(exchange, f"an empty body (the contract declares none for {exchange.status})")
+        return
+    try:
+        body = exchange.json()
+    except ValueError:
+        check.fail(exchange, "a JSON body matching the contract's response schema")
+    errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(body), key=str)
+    if errors:
+        check.fail(exchange, f"a body matching the response schema; first error: {errors[0].message}")
+
+
+def test_success_content_type_is_declared(suite: Suite, check: Check, any_route: RouteCase) -> None:
+    api = api_of(suite, any_route)
+    exchange = check.control(api, any_route.route)
+    declared = {c.split(";")[0].strip().lower() for c in _spec(check, any_route.route, exchange).schemas}
+    if exchange.body and declared and exchange.content_type not in declared:
+        check.fail(exchange, f"Content-Type one of {sorted(declared)}")
+
+
+def test_unknown_path_error_has_gateway_envelope(suite: Suite, check: Check, api_case: ApiCase) -> None:
+    """The gateway's own errors are `{"message": ...}` with the exact text per flavour."""
+    api = api_of(suite, api_case)
+    exchange = _unknown_path(api)
+    check.rejected(api, exchange, Kind.NOT_FOUND)
+    if exchange.content_type != "application/json":
+        check.fail(exchange, "Content-Type application/json on a gateway error")
+
+
+def test_auth_error_has_gateway_envelope(suite: Suite, check: Check, protected_route: RouteCase) -> None:
+    api = api_of(suite, protected_route)
+    check.control(api, protected_route.route)
+    exchange = api.send(api.unauthenticated(protected_route.route))
+    try:
+        body = exchange.json()
+    except ValueError:
+        body = None
+    if not (isinstance(body, dict) and set(body) == {"message"} and isinstance(body["message"], str)):
+        check.fail(exchange, 'a 4xx with the gateway envelope {"message": "..."}', 401)
+
+
+def test_response_has_request_id(suite: Suite, check: Check, any_route: RouteCase) -> None:
+    """Every answer, success or gateway error, carries the flavour's request-id header(s)."""
+    api = api_of(suite, any_route)
+    for exchange in (check.control(api, any_route.route), _unknown_path(api)):
+        missing = [h for h in REQUEST_ID_HEADERS[api.flavor] if not exchange.header(h)]
+        if missing:
+            check.fail(exchange, f"request-id header(s) {', '.join(missing)}")

@@ -1,0 +1,62 @@
+"""Request validation rules: invalid bodies and missing required parameters get 400.
+
+REST methods with a validator: the gateway's exact 400 body. Otherwise the handler must answer 400.
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html
+"""
+
+from __future__ import annotations
+
+from conformance.catalog import BodyCase, ParamCase, RouteCase
+from conformance.expect import Check
+from conformance.session import Suite, api_of
+from conformance.support import ApiUnderTest
+from fixtures.behaviour import Kind
+from fixtures.contract import Route
+
+
+def _gateway_validates(api: ApiUnderTest, route: Route, body: bool) -> bool:
+    validator = route.validator
+    if api.flavor != "rest" or validator is None:
+        return False
+    return validator.validate_body if body else validator.validate_parameters
+
+
+def test_valid_body_is_accepted(suite: Suite, check: Check, body_route: RouteCase) -> None:
+    """Positive control: the contract's example (or the stage sample) is accepted."""
+    check.success(api_of(suite, body_route).control(body_route.route), "the example body")
+
+
+def test_invalid_body_is_rejected(suite: Suite, check: Check, body_case: BodyCase) -> None:
+    api = api_of(suite, body_case)
+    route = body_case.case.route
+    check.control(api, route)
+    invalid = body_case.invalid
+    spec = api.valid_request(route).merge_headers({"Content-Type": invalid.content_type})
+    exchange = api.send(spec, body=invalid.body)
+    if _gateway_validates(api, route, body=True):
+        check.rejected(api, exchange, Kind.BAD_REQUEST_BODY)
+    else:
+        check.status_in(exchange, (400,), f"the handler rejects a body with {invalid.keyword} violated")
+
+
+def test_missing_required_parameter_is_rejected(suite: Suite, check: Check, param_case: ParamCase) -> None:
+    api = api_of(suite, param_case)
+    route, parameter = param_case.case.route, param_case.parameter
+    check.control(api, route)
+    spec = api.valid_request(route)
+    if parameter.location == "header":
+        spec = spec.without_headers(parameter.name)
+    else:
+        spec = spec.__class__(
+            spec.method,
+            spec.path,
+            {k: v for k, v in spec.query.items() if k != parameter.name},
+            spec.headers,
+            spec.body,
+        )
+    exchange = api.send(spec)
+    if _gateway_validates(api, route, body=False):
+        message = f"Missing required request parameters: [{parameter.name}]"
+        check.rejected(api, exchange, Kind.BAD_REQUEST_PARAMETERS, message=message)
+    else:
+        check.status_in(exchange, (400,), f"the handler rejects a request without {parameter.name}")

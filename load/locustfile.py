@@ -1,0 +1,204 @@
+"""Locust entry: `locust -f load/locustfile.py --headless --stage staging [--scenario NAME]`.
+
+Builds the scenarios from the stage file, fires them open-model (load/arrivals.py), judges each
+against the token-bucket model (load/verdict.py), writes out/<stage>/load/ and sets the exit code:
+0 pass, 1 fail, 3 inconclusive, 2 configuration error. `--stage local` starts the embedded
+emulator. Distributed (`--processes N`, `--master`/`--worker`): the master plans, sends each worker
+its interleaved share of the schedule and one start epoch, merges their observations and judges
+once; workers never decide the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import gevent
+from gevent.event import Event
+from locust import LoadTestShape, events, task
+from locust.contrib.fasthttp import FastHttpUser
+from locust.runners import MasterRunner, WorkerRunner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # locust puts only load/ on the path
+    sys.path.insert(0, ROOT)
+
+from fixtures.errors import ConfigError  # noqa: E402
+from load.arrivals import ArrivalDriver, DriverConfig, shard  # noqa: E402
+from load.records import observation_from_row, observation_to_row, send_from_row, send_to_row  # noqa: E402
+from load.session import Session  # noqa: E402
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser) -> None:  # type: ignore[no-untyped-def]
+    group = parser.add_argument_group("stagegate")
+    group.add_argument("--stage", default="local", help="stage name under stages/ or a stage file path")
+    group.add_argument("--scenario", action="append", default=[], help="run only this scenario (repeatable)")
+    group.add_argument(
+        "--out-dir", default=os.path.join(ROOT, "out"), help="results root (out/<stage>/load/)"
+    )
+    group.add_argument("--max-rps", type=float, default=2000.0, help="fastest planned send rate")
+    group.add_argument(
+        "--max-in-flight", type=int, default=1000, help="cap on requests in flight per process"
+    )
+    group.add_argument(
+        "--emulator-fault", action="append", default=[], help="embedded stage: seed this fault"
+    )
+    group.add_argument("--bench-rps", type=float, default=0.0, help="driver benchmark: rate against --host")
+    group.add_argument("--bench-seconds", type=float, default=3.0, help="driver benchmark: duration")
+    group.add_argument("--bench-out", default="", help="driver benchmark: JSON figures file")
+
+
+class Controller:
+    """Per-process state of one stagegate run (attached to the Locust environment)."""
+
+    def __init__(self, environment) -> None:  # type: ignore[no-untyped-def]
+        self.env = environment
+        self.plan_ready = Event()
+        self.plan: dict | None = None
+        self.claimed = False
+        self.session: Session | None = None
+        self.rows: dict[int, list] = {}
+        self.shards = 1
+        self.finished = False
+        self.deadline: float | None = None
+
+    def prepare(self) -> None:
+        """Master/local: load the stage, start the emulator if embedded, plan and guard the run."""
+        self.session = Session.open(self.env.parsed_options, self.env.host)
+        self.deadline = time.time() + self.session.run.duration + 90.0
+
+    def dispatch(self) -> None:
+        """Master/local at test start: pick the start epoch and hand out the schedule."""
+        session = self.session
+        if session is None or self.plan_ready.is_set() and not isinstance(self.env.runner, MasterRunner):
+            return
+        runner = self.env.runner
+        base = {"headers": session.headers, "cap": session.max_in_flight, "timeout": session.timeout_s}
+        if isinstance(runner, MasterRunner):
+            clients = sorted(runner.clients.keys())
+            self.shards = max(1, len(clients))
+            epoch = time.time() + 3.0
+            session.epoch = epoch
+            for i, client_id in enumerate(clients):
+                rows = [send_to_row(s) for s in shard(session.run.sends, i, self.shards)]
+                runner.send_message(
+                    "stagegate_plan",
+                    {**base, "epoch": epoch, "worker": i, "sends": rows},
+                    client_id=client_id,
+                )
+            return
+        session.epoch = time.time() + 1.0
+        self.plan = {
+            **base,
+            "epoch": session.epoch,
+            "worker": 0,
+            "sends": [send_to_row(s) for s in session.run.sends],
+        }
+        self.plan_ready.set()
+
+    def on_plan(self, msg, **_kw) -> None:  # type: ignore[no-untyped-def]
+        self.plan = msg.data
+        self.plan_ready.set()
+
+    def on_obs(self, msg, **_kw) -> None:  # type: ignore[no-untyped-def]
+        self.collect(int(msg.data["worker"]), msg.data["rows"])
+
+    def collect(self, worker: int, rows: list) -> None:
+        self.rows[worker] = rows
+        if len(self.rows) >= self.shards:
+            self.finish()
+
+    def finish(self) -> None:
+        if self.finished or self.session is None:
+            return
+        self.finished = True
+        merged = [observation_from_row(r) for rows in self.rows.values() for r in rows]
+        self.session.judge_and_write(merged, missing_workers=self.shards - len(self.rows))
+
+    def cleanup(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+class StagegateUser(FastHttpUser):
+    """One per process: fires this process's share of the schedule once, then idles."""
+
+    host = "http://127.0.0.1"  # placeholder: every planned URL is absolute (from the stage file)
+    concurrency = 1000
+    network_timeout = 10.0
+    connection_timeout = 10.0
+
+    @task
+    def drive(self) -> None:
+        ctl: Controller = self.environment.stagegate
+        if ctl.claimed or not ctl.plan_ready.wait(timeout=60):
+            gevent.sleep(1.0)
+            return
+        ctl.claimed = True
+        plan = ctl.plan or {}
+        sends = [send_from_row(r) for r in plan["sends"]]
+        config = DriverConfig(
+            int(plan["cap"]), int(plan["worker"]), join_timeout_s=float(plan["timeout"]) + 2
+        )
+        observations = ArrivalDriver(self.client, plan["headers"], config).run(sends, float(plan["epoch"]))
+        rows = [observation_to_row(o) for o in observations]
+        runner = self.environment.runner
+        if isinstance(runner, WorkerRunner):
+            runner.send_message("stagegate_obs", {"worker": plan["worker"], "rows": rows})
+        else:
+            ctl.collect(0, rows)
+
+
+class StagegateShape(LoadTestShape):
+    """One user per process until the run is judged (or its deadline passes)."""
+
+    def tick(self):  # type: ignore[no-untyped-def]
+        ctl: Controller | None = getattr(self.runner.environment, "stagegate", None)
+        if ctl is None or ctl.finished:
+            return None
+        if ctl.deadline is not None and time.time() > ctl.deadline:
+            ctl.finish()
+            return None
+        n = max(1, self.runner.worker_count) if isinstance(self.runner, MasterRunner) else 1
+        return (n, n)
+
+
+@events.init.add_listener
+def _init(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
+    ctl = Controller(environment)
+    environment.stagegate = ctl
+    runner = environment.runner
+    options = environment.parsed_options
+    StagegateUser.concurrency = max(10, int(options.max_in_flight))
+    if isinstance(runner, WorkerRunner):
+        runner.register_message("stagegate_plan", ctl.on_plan)
+        return
+    try:
+        ctl.prepare()
+    except ConfigError as exc:
+        ctl.cleanup()
+        print(f"stagegate: configuration error: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)  # before any traffic; Locust would otherwise carry on with no plan
+    assert ctl.session is not None
+    StagegateUser.network_timeout = StagegateUser.connection_timeout = ctl.session.timeout_s
+    if isinstance(runner, MasterRunner):
+        runner.register_message("stagegate_obs", ctl.on_obs)
+
+
+@events.test_start.add_listener
+def _start(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
+    if not isinstance(environment.runner, WorkerRunner):
+        environment.stagegate.dispatch()
+
+
+@events.quitting.add_listener
+def _quitting(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
+    ctl: Controller = environment.stagegate
+    if isinstance(environment.runner, WorkerRunner):
+        return  # workers' stats are partial: only the master decides
+    ctl.finish()
+    ctl.cleanup()
+    session = ctl.session
+    environment.process_exit_code = 3 if session is None or session.exit_code is None else session.exit_code

@@ -1,0 +1,166 @@
+"""One run on the master (or single process): stage, embedded emulator, plan, judgement, results.
+
+No gevent here: the locustfile owns the event loop; this module owns the edges (stage file,
+emulator process, result files, stdout).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from fixtures.errors import ConfigError
+from fixtures.stage import StageConfig, Tolerance, load_stage
+from load.credentials import header_table
+from load.records import Observation, Send
+from load.results import exit_code, scenario_result, verdict_line, write_results
+from load.scenarios import Bounds, Run, Scenario
+from load.timeline import guard, plan_stage
+from load.verdict import judge
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bench_run(host: str, rps: float, seconds: float) -> Run:
+    """Driver benchmark: GET <host>/ at a constant rate (bare server on loopback only)."""
+    if not _loopback(host):
+        raise ConfigError("--host", host, "the driver benchmark targets loopback servers only")
+    count = int(rps * seconds)
+    sends = tuple(
+        Send(i, "bench.bare", round(i / rps, 6), "GET", host.rstrip("/") + "/", "GET /", "none", ())
+        for i in range(count)
+    )
+    scenario = Scenario(
+        "bench", "bare", f"{rps:g} rps for {seconds:g} s", 0.0, sends[-1].at if sends else 0.0, {}
+    )
+    return Run((scenario,), sends, seconds)
+
+
+@dataclass
+class Session:
+    run: Run
+    headers: dict[str, dict[str, str]]
+    stage: StageConfig | None
+    out_dir: str
+    max_in_flight: int
+    timeout_s: float
+    bench_out: str = ""
+    locust_files: dict[str, str] = field(default_factory=dict)
+    emulator: Any = None
+    epoch: float = 0.0
+    exit_code: int | None = None
+
+    @classmethod
+    def open(cls, options: Any, host: str | None) -> Session:
+        """Plan the run from the command line; ConfigError for anything unusable."""
+        files = {k: v for k, v in (("csv", options.csv_prefix), ("html", options.html_file)) if v}
+        if options.bench_rps > 0:
+            run = bench_run(host or "", options.bench_rps, options.bench_seconds)
+            return cls(run, {}, None, options.out_dir, options.max_in_flight, 5.0, options.bench_out, files)
+        stage = load_stage(options.stage)
+        if not any(api.load_allowed for api in stage.apis):
+            raise ConfigError(
+                stage.path, "apis.*.load_allowed", "load is not allowed on any API of this stage"
+            )
+        emulator = None
+        if stage.embedded and any("{port}" in api.base_url for api in stage.apis):
+            from fixtures.emulator.runner import start_emulator
+
+            log = os.path.join(options.out_dir, stage.name, "load", "emulator.log")
+            os.makedirs(os.path.dirname(log), exist_ok=True)
+            emulator = start_emulator(stage.path, faults=tuple(options.emulator_fault), log_path=log)
+            stage = emulator.stage
+        elif options.emulator_fault:
+            raise ConfigError(stage.path, "--emulator-fault", "faults apply only to the embedded emulator")
+        try:
+            contracts = {api.name: api.contract() for api in stage.apis if api.load_allowed}
+            run = plan_stage(stage, contracts, Bounds(max_rps=options.max_rps), options.scenario)
+            guard(stage, run)
+            labels = {(s.api, s.credential) for s in run.sends}
+            headers = header_table(stage, contracts, labels)
+        except BaseException:
+            if emulator is not None:
+                emulator.stop()
+            raise
+        session = cls(
+            run, headers, stage, options.out_dir, options.max_in_flight, stage.timeout_s, "", files, emulator
+        )
+        for sc in run.scenarios:
+            if sc.consumes_quota and sc.skipped is None:
+                print(f"stagegate: {sc.id} consumes quota of the stage's test keys: {sc.rule}", flush=True)
+        return session
+
+    def judge_and_write(self, observations: list[Observation], missing_workers: int = 0) -> None:
+        """Judge every scenario, write the result files, print one line per scenario, set exit_code."""
+        by_index = {o.index: o for o in observations}
+        if self.stage is None:
+            self._bench(observations)
+            return
+        results = []
+        for sc in self.run.scenarios:
+            sends = [s for s in self.run.sends if s.scenario == sc.id]
+            api = self.stage.api(sc.api)
+            j = judge(sc, sends, by_index, api.tolerance, self.stage.embedded, self.epoch)
+            if missing_workers:
+                why = f"{missing_workers} worker(s) did not report"
+                j = replace(j, status="inconclusive", reasons=(why, *j.reasons))
+            results.append(scenario_result(sc, j, self.stage.name, self.locust_files))
+        folder = write_results(self.out_dir, self.stage.name, results)
+        for result in results:
+            print(verdict_line(result), flush=True)
+        self.exit_code = exit_code([r["verdict"] for r in results])
+        print(f"stagegate: results in {folder}; exit code {self.exit_code}", flush=True)
+
+    def _bench(self, observations: list[Observation]) -> None:
+        figures = bench_figures(self.run, observations, Tolerance().late_ms)
+        print(json.dumps(figures), flush=True)
+        if self.bench_out:
+            with open(self.bench_out, "w", encoding="utf-8") as handle:
+                json.dump(figures, handle, indent=1)
+        self.exit_code = 0
+
+    def close(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+
+def bench_figures(run: Run, observations: list[Observation], late_ms: float) -> dict[str, Any]:
+    """Achieved vs requested rate and late share of a driver benchmark."""
+    sent = sorted(o.sent for o in observations if o.sent is not None)
+    answered = [o for o in observations if o.status]
+    late = [o for o in observations if o.sent is not None and o.sent - o.planned > late_ms / 1e3]
+    lateness = sorted((o.sent - o.planned) * 1e3 for o in observations if o.sent is not None)
+    requested = len(run.sends) / run.duration if run.duration else 0.0
+    span = (sent[-1] - sent[0]) if len(sent) > 1 else 0.0
+    achieved = (len(sent) - 1) / span if span else 0.0
+    latencies = sorted(o.latency * 1e3 for o in answered if o.latency is not None)
+
+    def pct(values: list[float], q: float) -> float | None:
+        return round(values[min(len(values) - 1, int(q * len(values)))], 3) if values else None
+
+    return {
+        "requested_rps": round(requested, 1),
+        "achieved_rps": round(achieved, 1),
+        "planned": len(run.sends),
+        "sent": len(sent),
+        "answered": len(answered),
+        "dropped": sum(1 for o in observations if o.sent is None),
+        "late_share": round(len(late) / len(observations), 5) if observations else None,
+        "lateness_ms_p50": pct(lateness, 0.5),
+        "lateness_ms_p99": pct(lateness, 0.99),
+        "latency_ms_p50": pct(latencies, 0.5),
+        "latency_ms_p99": pct(latencies, 0.99),
+    }

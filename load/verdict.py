@@ -1,0 +1,204 @@
+"""Judge one scenario: observations + token-bucket model + tolerance -> pass / fail / inconclusive (PURE).
+
+The model replays the ACTUAL send times (not the planned ones). The gateway checked each request
+somewhere between its send and the end of its response, so the model is replayed at both ends and
+the observed count must fall in that band widened by the stage's tolerance. Inconclusive (never
+pass) when the driver fell short (dropped or late sends over the stage's threshold), when the stage
+could not be reached, or when requests were refused for reasons other than throttling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fixtures.stage import Tolerance
+from load.bucket import Event, Outcome, fit, replay
+from load.records import Observation, Send
+from load.scenarios import Scenario
+
+Status = Literal["pass", "fail", "inconclusive"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One route or key inside a scenario, with what was seen and what the model expects."""
+
+    name: str
+    offered: int
+    sent: int
+    accepted: int
+    throttled: int  # 429 Too Many Requests (or a 429 with an unknown body)
+    quota_rejected: int  # 429 Limit Exceeded
+    other: int
+    expected_accepted: int  # model replayed at the send times
+    expected_band: tuple[int, int]  # model replayed at send and at response times
+    tolerance: float
+    configured_rate: float | None
+    configured_burst: int | None
+    fitted_rate: float | None
+    fitted_burst: float | None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    scenario: str
+    status: Status
+    reasons: tuple[str, ...]
+    groups: tuple[Group, ...]
+    offered: int
+    sent: int
+    dropped: int
+    late: int
+    late_share: float
+    statuses: Mapping[str, int]
+    series: Mapping[str, list[int]] = field(default_factory=dict)  # per second from scenario start
+
+
+def _observed(obs: Observation) -> Outcome | None:
+    if 200 <= obs.status < 400:
+        return "accepted"
+    if obs.status == 429:
+        return "quota" if obs.body_kind == "quota" else "throttled"
+    return None
+
+
+def judge(
+    scenario: Scenario,
+    sends: Sequence[Send],
+    observations: Mapping[int, Observation],
+    tolerance: Tolerance,
+    embedded: bool,
+    epoch: float,
+) -> Judgement:
+    """The verdict for one scenario from its planned sends and what each of them observed."""
+    reasons: list[str] = []
+    if scenario.skipped is not None:
+        return Judgement(
+            scenario.id, "inconclusive", (f"not run: {scenario.skipped}",), (), 0, 0, 0, 0, 0.0, {}
+        )
+    obs = [observations.get(s.index) for s in sends]
+    dropped = sum(1 for o in obs if o is None or o.dropped)
+    late = sum(
+        1
+        for o in obs
+        if o is not None and o.sent is not None and o.sent - o.planned > tolerance.late_ms / 1e3
+    )
+    offered = len(sends)
+    sent = offered - dropped
+    statuses: dict[str, int] = {}
+    for o in obs:
+        if o is not None and not o.dropped:
+            statuses[str(o.status)] = statuses.get(str(o.status), 0) + 1
+    late_share = (dropped + late) / offered if offered else 1.0
+    inconclusive: list[str] = []
+    if offered == 0 or statuses.get("0", 0) > sent / 2:
+        inconclusive.append(f"stage unreachable: {statuses.get('0', 0)} of {sent} requests got no response")
+    if late_share > tolerance.max_late_share:
+        inconclusive.append(
+            f"driver fell short: {dropped} dropped and {late} late (> {tolerance.late_ms:g} ms) of {offered} "
+            f"({late_share:.1%} > {tolerance.max_late_share:.1%})"
+        )
+    others = {k: v for k, v in statuses.items() if not (k == "429" or 200 <= int(k) < 400)}
+    if sum(others.values()) > tolerance.accepted_abs:
+        listed = ", ".join(f"{v}x {k}" for k, v in sorted(others.items()))
+        inconclusive.append(f"requests refused for other reasons than throttling ({listed})")
+
+    # Model: only sends with a throttling-relevant answer, at send times and at response times.
+    usable = [(s, o) for s, o in zip(sends, obs, strict=True) if o is not None and o.sent is not None]
+    usable = [(s, o) for s, o in usable if _observed(o) is not None]
+    early = replay(
+        [Event(o.sent or 0.0, s.buckets, s.quota) for s, o in usable], scenario.limits, scenario.quotas
+    )
+    late_ev = [Event((o.sent or 0.0) + (o.latency or 0.0), s.buckets, s.quota) for s, o in usable]
+    late_model = replay(late_ev, scenario.limits, scenario.quotas)
+
+    groups: list[Group] = []
+    for name in sorted({s.group for s in sends}):
+        idx = [i for i, (s, _) in enumerate(usable) if s.group == name]
+        g_sends = [s for s in sends if s.group == name]
+        seen = [_observed(usable[i][1]) for i in idx]
+        acc = seen.count("accepted")
+        thr = seen.count("throttled")
+        quo = seen.count("quota")
+        exp_early = sum(1 for i in idx if early[i] == "accepted")
+        exp_late = sum(1 for i in idx if late_model[i] == "accepted")
+        lo, hi = min(exp_early, exp_late), max(exp_early, exp_late)
+        tol = tolerance.accepted_abs + tolerance.accepted_rel * len(idx)
+        binding = scenario.limits.get(g_sends[0].buckets[0]) if g_sends and g_sends[0].buckets else None
+        f = fit(
+            [usable[i][1].sent or 0.0 for i in idx],
+            [x == "accepted" for x in seen],
+            rate_hint=binding.rate if binding else None,
+        )
+        g_sent = sum(1 for s, o in zip(sends, obs, strict=True) if s.group == name and o and not o.dropped)
+        groups.append(
+            Group(name, len(g_sends), g_sent, acc, thr, quo, g_sent - len(idx), exp_early, (lo, hi), tol,
+                  binding.rate if binding else None, binding.burst if binding else None, f.rate, f.burst)
+        )  # fmt: skip
+        if not lo - tol <= acc <= hi + tol:
+            band = f"{exp_early}" if lo == hi else f"{exp_early} ({lo}-{hi})"
+            reasons.append(f"{name}: {acc} of {len(idx)} accepted, model expects {band} +/- {tol:.0f}")
+        allowance = 0 if embedded else tol
+        if name in scenario.no_throttle and thr + quo > allowance:
+            reasons.append(f"{name}: {thr + quo} answered 429 where none may be (throttles too early)")
+        if name in scenario.quota_exact:
+            quota = next((scenario.quotas[s.quota] for s in g_sends if s.quota in scenario.quotas), None)
+            slack = 0 if embedded else tolerance.accepted_abs
+            if quota is not None and abs(acc - quota) > slack:
+                reasons.append(f"{name}: {acc} accepted, the quota is exactly {quota}")
+            if thr:
+                reasons.append(
+                    f"{name}: {thr} quota rejections answered 'Too Many Requests', not 'Limit Exceeded'"
+                )
+        elif quo and not scenario.quotas:
+            reasons.append(
+                f"{name}: {quo} throttle rejections answered 'Limit Exceeded', not 'Too Many Requests'"
+            )
+        if name in scenario.fit_rate and binding is not None:
+            if f.rate is None:
+                inconclusive.append(f"{name}: throttling too short ({f.saturated_s:.2f} s) to fit a rate")
+            elif abs(f.rate / binding.rate - 1) > tolerance.rate_rel:
+                reasons.append(
+                    f"{name}: fitted rate {f.rate:.1f}/s, configured {binding.rate:g}/s "
+                    f"(> {tolerance.rate_rel:.0%} apart)"
+                )
+
+    status: Status = "fail" if reasons else "pass"
+    if inconclusive:
+        status = "inconclusive"  # a run that fell short proves nothing either way
+    return Judgement(
+        scenario.id, status, tuple(inconclusive + reasons), tuple(groups), offered, sent, dropped, late,
+        late_share, statuses, series(scenario, sends, obs, early, usable, epoch),
+    )  # fmt: skip
+
+
+def series(
+    scenario: Scenario,
+    sends: Sequence[Send],
+    obs: Sequence[Observation | None],
+    model: Sequence[Outcome],
+    usable: Sequence[tuple[Send, Observation]],
+    epoch: float,
+) -> dict[str, list[int]]:
+    """Per-second counts from the scenario's start: offered, accepted, 429s, model-accepted."""
+    width = int(scenario.end - scenario.start) + 2
+    out = {k: [0] * width for k in ("offered", "accepted", "throttled", "quota_rejected", "model_accepted")}
+
+    def slot(t: float) -> int:
+        return min(width - 1, max(0, int(t - epoch - scenario.start)))
+
+    for s in sends:
+        out["offered"][slot(epoch + s.at)] += 1
+    for o in obs:
+        if o is None or o.sent is None:
+            continue
+        kind = _observed(o)
+        key = {"accepted": "accepted", "throttled": "throttled", "quota": "quota_rejected"}.get(kind or "")
+        if key:
+            out[key][slot(o.sent)] += 1
+    for (_, o), outcome in zip(usable, model, strict=True):
+        if outcome == "accepted":
+            out["model_accepted"][slot(o.sent or 0.0)] += 1
+    return out

@@ -1,0 +1,1 @@
+"""The gate's report side: reads result files only (never imports conformance/ or load/)."""

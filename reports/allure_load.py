@@ -1,0 +1,195 @@
+"""Allure results for what pytest does not write: one per load scenario, and one for the gate verdict.
+
+Written with allure-python-commons beside allure-pytest's results so that one report holds all.
+Labels put load under its own top-level group ("load"), the verdict under "gate". Charts are also
+inlined in the description (as a data: image) because Allure shows attachments collapsed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from allure_commons.logger import AllureFileLogger
+from allure_commons.model2 import Attachment, Label, Parameter, Status, StatusDetails, TestResult
+
+from reports.charts import per_second_svg
+from reports.gate import ScenarioResult
+from reports.redaction import MARK, TextRedactor
+
+STATUS = {"pass": Status.PASSED, "fail": Status.FAILED}  # anything else: broken (could not decide)
+PARAM_LABELS = (
+    ("rate", "rate"),
+    ("burst", "burst"),
+    ("quota", "quota"),
+    ("offered_rate", "offered rate"),
+    ("achieved_rate", "achieved rate"),
+    ("fitted_rate", "fitted rate"),
+    ("fitted_burst", "fitted burst"),
+)
+MIME = {".csv": "text/csv", ".html": "text/html", ".json": "application/json", ".svg": "image/svg+xml"}
+
+
+def _digest(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - an id, not security
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+class AllureWriter:
+    """Writes results and attachments into one allure-results directory, redacting every text."""
+
+    def __init__(self, results_dir: Path, redactor: TextRedactor) -> None:
+        self._logger = AllureFileLogger(str(results_dir))
+        self._redact = redactor
+
+    def redact(self, text: str) -> str:
+        return self._redact.text(text)
+
+    def attach_text(self, name: str, body: str, suffix: str) -> Attachment:
+        source = f"{uuid.uuid4()}-attachment{suffix}"
+        self._logger.report_attached_data(self._redact.text(body), source)
+        return Attachment(name=name, source=source, type=MIME.get(suffix, "text/plain"))
+
+    def write(self, result: TestResult) -> None:
+        result.name = self._redact.text(result.name or "")
+        if result.statusDetails is not None and result.statusDetails.message:
+            result.statusDetails.message = self._redact.text(result.statusDetails.message)
+        if result.descriptionHtml:  # the mark must stay visible text, not become a tag
+            result.descriptionHtml = self._redact.text(result.descriptionHtml).replace(
+                MARK, html.escape(MARK)
+            )
+        self._logger.report_result(result)
+
+
+def scenario_result(writer: AllureWriter, s: ScenarioResult, stage: str, start_ms: int, stop_ms: int) -> None:
+    """One Allure result for one load scenario: status from its verdict, parameters, chart, files."""
+    title = f"{s.key}: offered, accepted and 429 per second vs token-bucket model"
+    svg = writer.redact(per_second_svg(s.per_second, title))
+    attachments = [
+        writer.attach_text("per-second chart (offered, accepted, 429 vs model)", svg, ".svg"),
+        writer.attach_text(
+            "observations summary", json.dumps(_observations(s), indent=2, default=str), ".json"
+        ),
+    ]
+    for file in s.files:
+        path = Path(file)
+        try:
+            body = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        attachments.append(writer.attach_text(f"Locust {path.name}", body, path.suffix))
+    reasons = "; ".join(s.reasons)
+    description = (
+        f"<p><b>Load scenario {html.escape(s.key)}</b>: verdict <b>{html.escape(s.verdict.upper())}</b></p>"
+        + (f"<p>{html.escape(reasons)}</p>" if reasons else "")
+        + f'<img alt="per-second chart {html.escape(s.key)}" src="{svg_data_uri(svg)}"/>'
+    )
+    writer.write(
+        TestResult(
+            uuid=str(uuid.uuid4()),
+            historyId=_digest(f"stagegate.load.{s.key}"),
+            testCaseId=_digest(f"stagegate.load.{s.key}"),
+            fullName=f"load.{s.api}#{s.scenario}",
+            name=f"load {s.key}",
+            status=STATUS.get(s.verdict, Status.BROKEN),
+            statusDetails=StatusDetails(message=reasons or s.verdict),
+            descriptionHtml=description,
+            start=start_ms,
+            stop=stop_ms,
+            labels=[
+                Label("parentSuite", "load"),
+                Label("suite", s.api),
+                Label("subSuite", s.scenario),
+                Label("feature", "load"),
+                Label("story", s.scenario),
+                Label("tag", "load"),
+                Label("host", stage),
+                Label("framework", "locust"),
+            ],
+            parameters=[Parameter(label, _fmt(s.params.get(key))) for key, label in PARAM_LABELS],
+            attachments=attachments,
+        )
+    )
+
+
+def _observations(s: ScenarioResult) -> dict[str, Any]:
+    return {
+        "scenario": s.key,
+        "verdict": s.verdict,
+        "reasons": list(s.reasons),
+        "params": dict(s.params),
+        "observations": dict(s.observations),
+        "seconds": len(s.per_second),
+        "offered": sum(x.offered for x in s.per_second),
+        "accepted": sum(x.accepted for x in s.per_second),
+        "throttled_429": sum(x.throttled for x in s.per_second),
+    }
+
+
+def gate_result(
+    writer: AllureWriter,
+    gate: Mapping[str, Any],
+    scenarios: Sequence[ScenarioResult],
+    start_ms: int,
+    stop_ms: int,
+) -> None:
+    """The gate verdict as its own result (group "gate"), with reasons, counts and every load chart."""
+    verdict = str(gate["verdict"])
+    items = "".join(
+        f"<li><code>{html.escape(r['rule'])}</code> ({html.escape(r['outcome'])}): "
+        f"{html.escape(r['message'])}</li>"
+        for r in gate["reasons"]
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in gate.get("notes", ()))
+    charts = "".join(
+        f"<h4>{html.escape(s.key)}: {html.escape(s.verdict)}</h4>"
+        f'<img alt="per-second chart {html.escape(s.key)}" '
+        f'src="{svg_data_uri(writer.redact(per_second_svg(s.per_second, s.key)))}"/>'
+        for s in scenarios
+    )
+    description = (
+        f"<h2>Gate verdict: {html.escape(verdict.upper())}</h2>"
+        f"<p>stage <b>{html.escape(str(gate['stage']))}</b>, exit code {gate['exit_code']}</p>"
+        + (f"<h3>Blocking reasons</h3><ul>{items}</ul>" if items else "<p>No blocking reason.</p>")
+        + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
+        + (f"<h3>Load charts</h3>{charts}" if charts else "")
+    )
+    first = gate["reasons"][0]["message"] if gate["reasons"] else "all gate rules hold"
+    writer.write(
+        TestResult(
+            uuid=str(uuid.uuid4()),
+            historyId=_digest("stagegate.gate.verdict"),
+            testCaseId=_digest("stagegate.gate.verdict"),
+            fullName="gate#verdict",
+            name=f"Gate verdict: {verdict.upper()}",
+            status=STATUS.get(verdict, Status.BROKEN),
+            statusDetails=StatusDetails(message=first),
+            descriptionHtml=description,
+            start=start_ms,
+            stop=stop_ms,
+            labels=[
+                Label("parentSuite", "gate"),
+                Label("feature", "gate"),
+                Label("host", str(gate["stage"])),
+            ],
+            parameters=[Parameter("stage", str(gate["stage"])), Parameter("verdict", verdict)],
+            attachments=[writer.attach_text("gate.json", json.dumps(gate, indent=2), ".json")],
+        )
+    )

@@ -1,0 +1,217 @@
+"""Build the gate's outputs from result files alone: gate.json, summary.md, Allure results, report.html.
+
+`python -m reports.build --stage NAME` rebuilds out/NAME/ from the files a previous run left
+(e.g. to render the HTML once node is installed); `reports.run` calls `build()` after both parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reports.allure_load import AllureWriter, gate_result, scenario_result
+from reports.conformance_results import read_conformance
+from reports.gate import POLICY, Decision, GateInputs, Part, evaluate
+from reports.html import HtmlOutcome, render
+from reports.load_results import read_load
+from reports.redaction import make_redactor, redact_tree, sweep
+from reports.summary import markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+OWN_RESULTS = ("load.", "gate#")  # fullName prefixes of the results this module writes
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the orchestrator knows about the run that the result files do not say."""
+
+    stage: str
+    stage_file: str
+    embedded: bool
+    conformance_part: Part
+    load_part: Part
+    conformance_exit: int | None = None
+    load_exit: int | None = None
+    smoke: bool = False
+    unreachable: str = ""
+    contract_digest: Mapping[str, str] = field(default_factory=dict)
+    started: float = 0.0  # epoch seconds
+    seconds: Mapping[str, float] = field(default_factory=dict)  # per part
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Built:
+    decision: Decision
+    gate: dict[str, Any]
+    html: HtmlOutcome
+    gate_json: Path
+
+
+def contract_digest(contracts: Mapping[str, str]) -> dict[str, Any]:
+    """sha256 per API contract file and one over all of them (which contract the verdict is about)."""
+    per_api = {}
+    for api, path in sorted(contracts.items()):
+        try:
+            per_api[api] = "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            per_api[api] = "unreadable"
+    combined = hashlib.sha256(json.dumps(per_api, sort_keys=True).encode()).hexdigest()
+    return {"combined": f"sha256:{combined}", "apis": per_api}
+
+
+def remove_own_results(results_dir: Path) -> None:
+    """Drop results (and their attachments) a previous build wrote, so a rebuild does not duplicate them."""
+    for path in results_dir.glob("*-result.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if str(data.get("fullName", "")).startswith(OWN_RESULTS):
+            for attachment in data.get("attachments", []):
+                (results_dir / str(attachment.get("source", "x"))).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+
+
+def gate_document(info: RunInfo, inputs: GateInputs, decision: Decision, finished: float) -> dict[str, Any]:
+    c, load = inputs.conformance, inputs.load
+    return {
+        "schema": 1,
+        "stage": info.stage,
+        "stage_file": info.stage_file,
+        "embedded": info.embedded,
+        "smoke": info.smoke,
+        "verdict": decision.verdict,
+        "exit_code": decision.exit_code,
+        "reasons": [asdict(r) for r in decision.reasons],
+        "notes": list(decision.notes),
+        "policy": [{"rule": r.id, "outcome": r.outcome, "description": r.description} for r in POLICY],
+        "parts": {
+            "conformance": {**asdict(info.conformance_part), "exit_code": info.conformance_exit},
+            "load": {**asdict(info.load_part), "exit_code": info.load_exit},
+        },
+        "counts": {
+            "conformance": None
+            if c is None
+            else {"total": asdict(c.counts), "families": {k: asdict(v) for k, v in c.families.items()}},
+            "load": None
+            if load is None
+            else {
+                "verdict": load.verdict,
+                "scenarios": {
+                    s.key: {"verdict": s.verdict, "reasons": list(s.reasons), "params": dict(s.params)}
+                    for s in load.scenarios
+                },
+            },
+        },
+        "contract_digest": dict(info.contract_digest),
+        "timing": {
+            "started": datetime.fromtimestamp(info.started or finished, UTC).isoformat(timespec="seconds"),
+            "finished": datetime.fromtimestamp(finished, UTC).isoformat(timespec="seconds"),
+            "seconds": {
+                **{k: round(v, 1) for k, v in info.seconds.items()},
+                "total": round(finished - (info.started or finished), 1),
+            },
+        },
+    }
+
+
+def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = True) -> Built:
+    """Read results, decide, write every output under out_dir (all redacted), render the HTML."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_dir = out_dir / "allure-results"
+    results_dir.mkdir(exist_ok=True)
+    redactor = make_redactor(info.secrets)
+    inputs = GateInputs(
+        conformance_part=info.conformance_part,
+        load_part=info.load_part,
+        conformance=read_conformance(out_dir / "junit.xml", results_dir, info.conformance_exit)
+        if info.conformance_part.state in ("ran", "aborted")
+        else None,
+        load=read_load(out_dir / "load", info.load_exit)
+        if info.load_part.state in ("ran", "aborted")
+        else None,
+        unreachable=info.unreachable,
+    )
+    decision = evaluate(inputs)
+    now_ms = int(time.time() * 1000)
+    start_ms = int((info.started or time.time()) * 1000)
+    gate = redact_tree(gate_document(info, inputs, decision, time.time()), redactor)
+    remove_own_results(results_dir)
+    writer = AllureWriter(results_dir, redactor)
+    scenarios = inputs.load.scenarios if inputs.load else ()
+    for s in scenarios:
+        scenario_result(writer, s, info.stage, start_ms, now_ms)
+    gate_result(writer, gate, scenarios, start_ms, now_ms)
+    sweep(out_dir, redactor)  # pytest's and Locust's files too, before they reach the HTML
+    html = HtmlOutcome(None, "HTML report not rendered (--no-html)")
+    if render_html:
+        name = f"stagegate {info.stage}: {decision.verdict.upper()}"
+        html = render(results_dir, out_dir / "report.html", name, root, info.stage)
+    shown = html.path.relative_to(root) if html.path and html.path.is_relative_to(root) else html.path
+    gate["report"] = {"html": str(shown) if shown else None, "note": html.note}
+    gate_json = out_dir / "gate.json"
+    gate_json.write_text(redactor.text(json.dumps(gate, indent=2)) + "\n", encoding="utf-8")
+    (out_dir / "summary.md").write_text(redactor.text(markdown(gate)), encoding="utf-8")
+    sweep(out_dir, redactor)
+    return Built(decision, gate, html, gate_json)
+
+
+def info_from_previous(gate: Mapping[str, Any], secrets: tuple[str, ...]) -> RunInfo:
+    """The RunInfo a previous run recorded in gate.json (for a rebuild from files)."""
+    parts = gate.get("parts", {})
+
+    def part(name: str) -> Part:
+        p = parts.get(name) or {}
+        return Part(p.get("state", "missing"), p.get("detail", ""))
+
+    started = datetime.fromisoformat(gate["timing"]["started"]).timestamp() if gate.get("timing") else 0.0
+    seconds = {k: v for k, v in (gate.get("timing", {}).get("seconds") or {}).items() if k != "total"}
+    return RunInfo(
+        stage=str(gate["stage"]),
+        stage_file=str(gate.get("stage_file", "")),
+        embedded=bool(gate.get("embedded")),
+        conformance_part=part("conformance"),
+        load_part=part("load"),
+        conformance_exit=(parts.get("conformance") or {}).get("exit_code"),
+        load_exit=(parts.get("load") or {}).get("exit_code"),
+        smoke=bool(gate.get("smoke")),
+        unreachable=next(
+            (r["message"] for r in gate.get("reasons", ()) if r["rule"] == "stage.unreachable"), ""
+        ).removeprefix("stage unreachable: "),
+        contract_digest=gate.get("contract_digest") or {},
+        started=started,
+        seconds=seconds,
+        secrets=secrets,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="local", help="stage name: rebuilds out/<stage>/")
+    parser.add_argument("--out", default=None, help="results directory (default out/<stage>)")
+    args = parser.parse_args(argv)
+    out_dir = Path(args.out) if args.out else ROOT / "out" / args.stage
+    previous = out_dir / "gate.json"
+    if not previous.is_file():
+        print(f"stagegate: no {previous}: run the gate first (make gate STAGE={args.stage})", file=sys.stderr)
+        return 2
+    from reports.run import secrets_of_stage  # the stage's secret values, for redaction
+
+    gate = json.loads(previous.read_text(encoding="utf-8"))
+    built = build(info_from_previous(gate, secrets_of_stage(gate.get("stage_file", ""))), out_dir)
+    print(f"stagegate: {built.decision.verdict.upper()} ({built.gate_json})")
+    print(f"report: {built.html.path}" if built.html.path else built.html.note)
+    return built.decision.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

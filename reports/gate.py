@@ -1,0 +1,249 @@
+"""PURE gate policy: results of one run -> pass / fail / inconclusive, with every blocking reason.
+
+The policy is data (`POLICY`: one `Rule` per thing that blocks promotion, with the outcome it
+forces); `evaluate` only applies it. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Verdict = Literal["pass", "fail", "inconclusive"]
+PartState = Literal["ran", "skipped_by_policy", "skipped_by_request", "missing", "aborted"]
+
+EXIT_CODES: Mapping[str, int] = {"pass": 0, "fail": 1, "inconclusive": 3}
+EXIT_CONFIG_ERROR = 2
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Test outcomes; xfailed/xpassed are the known deviations of the stage (strict xfail)."""
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+
+    @property
+    def executed(self) -> int:
+        return self.passed + self.failed + self.errors + self.xfailed + self.xpassed
+
+    @property
+    def total(self) -> int:
+        return self.executed + self.skipped
+
+    def plus(self, other: Counts) -> Counts:
+        return Counts(
+            self.passed + other.passed,
+            self.failed + other.failed,
+            self.errors + other.errors,
+            self.skipped + other.skipped,
+            self.xfailed + other.xfailed,
+            self.xpassed + other.xpassed,
+        )
+
+
+@dataclass(frozen=True)
+class TestIssue:
+    """One test that blocks: its id (reads as the broken rule), family and first message line."""
+
+    test_id: str
+    family: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ConformanceResult:
+    counts: Counts
+    families: Mapping[str, Counts]
+    failures: tuple[TestIssue, ...]  # unexpected failures and errors
+    xpasses: tuple[TestIssue, ...]  # known deviations that now pass (strict xfail)
+    exit_code: int | None = None  # pytest: 0 ok, 1 failures, 2 interrupted, 3 internal, 4 usage, 5 none
+
+
+@dataclass(frozen=True)
+class SecondSample:
+    """One second of a load scenario: what was offered, accepted, throttled, and what the model allows."""
+
+    t: float
+    offered: int
+    accepted: int
+    throttled: int
+    model_accepted: float | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    api: str
+    scenario: str
+    verdict: str  # "pass" | "fail" | "inconclusive" (anything else is treated as inconclusive)
+    reasons: tuple[str, ...] = ()
+    params: Mapping[str, float | int | str | None] = field(default_factory=dict)
+    per_second: tuple[SecondSample, ...] = ()
+    observations: Mapping[str, object] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # Locust CSV/HTML and other files to attach (absolute paths)
+
+    @property
+    def key(self) -> str:
+        return f"{self.api}.{self.scenario}"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    scenarios: tuple[ScenarioResult, ...]
+    verdict: str | None = None  # the locustfile's overall verdict, if it wrote one
+    reasons: tuple[str, ...] = ()
+    exit_code: int | None = None  # locust: 0 pass, 1 fail, 3 inconclusive, 2 config error
+
+
+@dataclass(frozen=True)
+class Part:
+    """Whether a part ran, and why not when it did not."""
+
+    state: PartState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    conformance_part: Part
+    load_part: Part
+    conformance: ConformanceResult | None = None
+    load: LoadResult | None = None
+    unreachable: str = ""  # non-empty: the stage could not be reached (one line, why)
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    outcome: Verdict
+    message: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One thing that blocks promotion: id, the outcome it forces, what it means, and its check."""
+
+    id: str
+    outcome: Verdict
+    description: str
+    check: Callable[[GateInputs], tuple[str, ...]]  # one message per occurrence; () = rule holds
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    notes: tuple[str, ...]  # non-blocking facts worth showing (a part skipped by policy)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+
+def _unreachable(g: GateInputs) -> tuple[str, ...]:
+    return (f"stage unreachable: {g.unreachable}",) if g.unreachable else ()
+
+
+def _missing(g: GateInputs) -> tuple[str, ...]:
+    if g.unreachable:  # nothing could run; stage.unreachable already says why
+        return ()
+    out = []
+    for name, part, result in (
+        ("conformance", g.conformance_part, g.conformance),
+        ("load", g.load_part, g.load),
+    ):
+        if part.state == "missing" or (part.state == "ran" and result is None):
+            out.append(f"{name} part produced no results" + (f" ({part.detail})" if part.detail else ""))
+    return tuple(out)
+
+
+def _aborted(g: GateInputs) -> tuple[str, ...]:
+    out = [f"{name} part ended abnormally: {p.detail}" for name, p in _parts(g) if p.state == "aborted"]
+    if g.conformance is not None and g.conformance.exit_code in (2, 3, 4):
+        code = g.conformance.exit_code
+        out.append(f"pytest exited with code {code} (interrupted, internal or usage error)")
+    if g.load is not None and g.load.exit_code == 2:
+        out.append("the load part reported a configuration error (locust exit code 2)")
+    return tuple(out)
+
+
+def _none_run(g: GateInputs) -> tuple[str, ...]:
+    out = []
+    if g.conformance_part.state == "ran" and g.conformance is not None and g.conformance.counts.executed == 0:
+        out.append(f"zero conformance tests ran ({g.conformance.counts.skipped} skipped)")
+    if g.load_part.state == "ran" and g.load is not None and not g.load.scenarios:
+        out.append("zero load scenarios ran")
+    if all(p.state.startswith("skipped_") for _, p in _parts(g)):
+        out.append("no part ran: both conformance and load were skipped")
+    return tuple(out)
+
+
+def _conformance_failures(g: GateInputs) -> tuple[str, ...]:
+    if g.conformance is None:
+        return ()
+    return tuple(f"{i.test_id} [{i.family}]: {i.message}" for i in g.conformance.failures)
+
+
+def _xpasses(g: GateInputs) -> tuple[str, ...]:
+    if g.conformance is None:
+        return ()
+    return tuple(f"{i.test_id} [{i.family}] now passes: {i.message}" for i in g.conformance.xpasses)
+
+
+def _load_with(verdicts: frozenset[str], g: GateInputs) -> tuple[str, ...]:
+    if g.load is None:
+        return ()
+    out = []
+    for s in g.load.scenarios:
+        verdict = s.verdict if s.verdict in ("pass", "fail") else "inconclusive"
+        if verdict in verdicts:
+            out.append(f"{s.key}: " + ("; ".join(s.reasons) or verdict))
+    if not out and g.load.verdict in verdicts:  # overall verdict without a scenario to blame
+        out.append("load: " + ("; ".join(g.load.reasons) or str(g.load.verdict)))
+    return tuple(out)
+
+
+def _load_fail(g: GateInputs) -> tuple[str, ...]:
+    return _load_with(frozenset({"fail"}), g)
+
+
+def _load_inconclusive(g: GateInputs) -> tuple[str, ...]:
+    return _load_with(frozenset({"inconclusive"}), g)
+
+
+def _parts(g: GateInputs) -> tuple[tuple[str, Part], ...]:
+    return (("conformance", g.conformance_part), ("load", g.load_part))
+
+
+POLICY: tuple[Rule, ...] = (
+    Rule("conformance.unexpected_failure", "fail", "a conformance test failed or errored unexpectedly",
+         _conformance_failures),
+    Rule("conformance.xpass", "fail", "a known deviation (strict xfail) now passes: update the deviations",
+         _xpasses),
+    Rule("load.fail", "fail", "a load scenario's verdict is fail", _load_fail),
+    Rule("load.inconclusive", "inconclusive", "a load scenario could not decide (e.g. generator fell short)",
+         _load_inconclusive),
+    Rule("stage.unreachable", "inconclusive", "the stage could not be reached", _unreachable),
+    Rule("part.missing", "inconclusive", "a part that should have run left no results", _missing),
+    Rule("part.aborted", "inconclusive", "a part ended abnormally (crash, interrupt, usage error)", _aborted),
+    Rule("run.zero_tests", "inconclusive", "zero tests (or scenarios) ran: nothing was checked", _none_run),
+)  # fmt: skip
+
+
+def evaluate(inputs: GateInputs, policy: tuple[Rule, ...] = POLICY) -> Decision:
+    """Apply the policy: any fail reason -> fail; else any inconclusive reason -> inconclusive; else pass."""
+    reasons = tuple(Reason(rule.id, rule.outcome, msg) for rule in policy for msg in rule.check(inputs))
+    outcomes = {r.outcome for r in reasons}
+    verdict: Verdict = "fail" if "fail" in outcomes else "inconclusive" if outcomes else "pass"
+    notes = tuple(
+        f"{name} skipped ({part.state.removeprefix('skipped_').replace('_', ' ')})"
+        + (f": {part.detail}" if part.detail else "")
+        for name, part in _parts(inputs)
+        if part.state.startswith("skipped_")
+    )
+    return Decision(verdict, reasons, notes)

@@ -1,0 +1,92 @@
+"""Keep secrets out of everything under out/<stage>/: the stage's secret values and token look-alikes.
+
+Uses fixtures.redact.Redactor (the project's one redactor); a minimal stand-in is used only while
+that module is absent, so the gate never writes a secret because a module is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from fixtures.stage import Secret, StageConfig
+
+TEXT_SUFFIXES = frozenset({".json", ".xml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".toml", ".yml"})
+SKIP_DIRS = frozenset({"issuer"})  # the embedded stage's generated signing keys live there by design
+MARK = "<redacted>"
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+
+
+class TextRedactor(Protocol):
+    def text(self, s: str) -> str: ...
+
+
+class _StandIn:
+    """Exact secret values (longest first), JWTs and bearer tokens -> <redacted>."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def text(self, s: str) -> str:
+        for secret in self._secrets:
+            s = s.replace(secret, MARK)
+        s = _JWT.sub(MARK, s)
+        return _BEARER.sub(lambda m: m.group(1) + MARK, s)
+
+
+def make_redactor(secrets: Iterable[str]) -> TextRedactor:
+    values = [s for s in secrets if s]
+    try:
+        from fixtures.redact import Redactor
+    except ImportError:
+        return _StandIn(values)
+    return Redactor(values)
+
+
+def redact_tree(value: Any, redactor: TextRedactor) -> Any:
+    """Every string inside nested dicts/lists redacted (gate.json before it is written or shown)."""
+    if isinstance(value, str):
+        return redactor.text(value)
+    if isinstance(value, dict):
+        return {k: redact_tree(v, redactor) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v, redactor) for v in value]
+    return value
+
+
+def stage_secrets(stage: StageConfig) -> tuple[str, ...]:
+    """Every secret value the stage holds (credentials, OAuth2 client, usage plan keys)."""
+    found: list[Secret | None] = []
+    for api in stage.apis:
+        c = api.credentials
+        found += [c.bearer_token, c.lambda_token, c.lambda_deny_token, c.api_key]
+        if c.oauth2 is not None:
+            found += [c.oauth2.client_id, c.oauth2.client_secret]
+        found += [key.value for plan in api.usage_plans for key in plan.keys]
+    return tuple(dict.fromkeys(s.value for s in found if s is not None and s.value))
+
+
+def sweep(root: Path, redactor: TextRedactor) -> list[str]:
+    """Redact every text file under root in place; returns the files that had to change."""
+    changed = []
+    if not root.is_dir():
+        return changed
+    for path in sorted(root.rglob("*")):
+        if (
+            not path.is_file()
+            or path.suffix not in TEXT_SUFFIXES
+            or SKIP_DIRS & set(path.relative_to(root).parts)
+        ):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        clean = redactor.text(text)
+        if clean != text:
+            path.write_text(clean, encoding="utf-8")
+            changed.append(str(path.relative_to(root)))
+    return changed

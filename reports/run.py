@@ -1,0 +1,285 @@
+"""The gate: `python -m reports.run --stage NAME [--fault NAME]... [--no-load] [--smoke]`.
+
+Runs conformance (pytest) and load (Locust, headless) against the stage as subprocesses, builds the
+report, prints the verdict and the report's path, and exits 0 pass, 1 fail, 2 configuration
+error, 3 inconclusive. The embedded stage is started once for the whole run and always stopped,
+also on Ctrl-C. Imports fixtures only, never conformance/ or load/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from fixtures.errors import ConfigError
+from fixtures.stage import StageConfig, load_stage
+from reports.build import ROOT, RunInfo, build, contract_digest
+from reports.gate import EXIT_CONFIG_ERROR, Part
+from reports.parts import ProgressLine, run_part
+from reports.pytest_progress import ENV as PROGRESS_ENV
+from reports.pytest_progress import read_progress
+from reports.redaction import make_redactor, stage_secrets
+from reports.resolved_stage import write_resolved_stage
+from reports.summary import console_table
+
+PROBE_TIMEOUT_S = 5.0
+CONFORMANCE_LIMIT_S = 600.0
+LOAD_LIMIT_S = 900.0
+EXIT_INTERRUPTED = 130
+MAX_REASONS_SHOWN = 10
+STALE = ("allure-results", "junit.xml", "load", "gate.json", "summary.md", "report.html", "progress.txt")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What this run does, decided from the stage and the flags before anything starts."""
+
+    smoke: bool
+    load: Part  # state "ran" means: run it
+    why_smoke: str = ""
+
+
+def plan_run(stage: StageConfig, no_load: bool, smoke: bool) -> Plan:
+    """PURE: smoke subset for a read-only stage that forbids load; load skipped by flag or by policy."""
+    auto_smoke = not smoke and all(api.read_only and not api.load_allowed for api in stage.apis)
+    why = "stage is read-only and forbids load: the smoke subset" if auto_smoke else ""
+    if smoke or auto_smoke:
+        return Plan(True, Part("skipped_by_request", "smoke subset (read-only, no load)"), why)
+    if no_load:
+        return Plan(False, Part("skipped_by_request", "--no-load"))
+    if not any(api.load_allowed for api in stage.apis):
+        return Plan(False, Part("skipped_by_policy", "the stage forbids load (load_allowed = false)"))
+    return Plan(False, Part("ran"))
+
+
+def probe(stage: StageConfig) -> str:
+    """ "" when every base URL answers HTTP (any status), else one line saying which does not."""
+    for api in stage.apis:
+        try:
+            with urllib.request.urlopen(api.base_url, timeout=min(stage.timeout_s, PROBE_TIMEOUT_S)):
+                pass
+        except urllib.error.HTTPError:
+            continue  # an HTTP answer (403, 404...) means the stage is there
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return f"{api.name} at {api.base_url}: {reason}"
+    return ""
+
+
+def secrets_of_stage(stage_file: str) -> tuple[str, ...]:
+    """The stage's secret values (for redaction); () if the file no longer loads."""
+    try:
+        return stage_secrets(load_stage(stage_file)) if stage_file else ()
+    except ConfigError:
+        return ()
+
+
+def clean(out_dir: Path) -> None:
+    """Remove a previous run's results so nothing stale is reported."""
+    for name in STALE:
+        path = out_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
+    try:
+        stage = load_stage(args.stage)
+    except ConfigError as exc:
+        print(f"stagegate: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    if args.fault and not stage.embedded:
+        print(
+            f"stagegate: configuration error: --fault needs the embedded stage, not {stage.name}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG_ERROR
+    plan = plan_run(stage, args.no_load, args.smoke)
+    out_dir = Path(args.out).resolve() / stage.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clean(out_dir)
+    secrets = stage_secrets(stage)
+    redact = make_redactor(secrets).text
+    started, seconds = time.time(), {}
+    conformance, load, unreachable = Part("missing", "not run"), plan.load, ""
+    exits: dict[str, int | None] = {"conformance": None, "load": None}
+    if plan.why_smoke:
+        print(f"stagegate: {plan.why_smoke}")
+    emulator = None
+    try:
+        stage_file, env = stage.path, dict(os.environ)
+        live = stage
+        if stage.embedded:
+            from fixtures.emulator.runner import start_emulator
+
+            progress.update("stage: starting the embedded emulator")
+            log = out_dir / "emulator.log"
+            emulator = start_emulator(stage.path, faults=tuple(args.fault), log_path=str(log))
+            path, secret_env = write_resolved_stage(stage, emulator.port, Path(args.out).resolve())
+            stage_file, env, live = str(path), {**env, **secret_env}, emulator.stage
+            faults = f" with faults {', '.join(args.fault)}" if args.fault else ""
+            progress.finish(f"stage: embedded emulator on 127.0.0.1:{emulator.port}{faults}")
+        unreachable = probe(live)
+        if unreachable:
+            progress.finish(f"stage: UNREACHABLE ({redact(unreachable)})")
+            load = Part("missing", "not run: stage unreachable") if load.state == "ran" else load
+        else:
+            conformance, exits["conformance"], seconds["conformance"] = _conformance(
+                stage_file, env, out_dir, plan.smoke, progress
+            )
+            if load.state == "ran":
+                load, exits["load"], seconds["load"] = _load(stage_file, env, out_dir, progress)
+            else:
+                progress.finish(f"load: skipped ({load.detail})")
+    except KeyboardInterrupt:
+        progress.finish("stagegate: interrupted; stopping the stage")
+        return EXIT_INTERRUPTED
+    except RuntimeError as exc:  # the emulator did not start: one line, no traceback
+        first = str(exc).splitlines()[0]
+        print(f"stagegate: the embedded stage did not start: {redact(first)}", file=sys.stderr)
+        unreachable = f"embedded emulator did not start ({first})"
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    progress.update("report: building")
+    info = RunInfo(
+        stage=stage.name,
+        stage_file=_shown(Path(stage.path)),
+        embedded=stage.embedded,
+        conformance_part=conformance,
+        load_part=load,
+        conformance_exit=exits["conformance"],
+        load_exit=exits["load"],
+        smoke=plan.smoke,
+        unreachable=unreachable,
+        contract_digest=contract_digest({api.name: api.contract_path for api in stage.apis}),
+        started=started,
+        seconds=seconds,
+        secrets=secrets,
+    )
+    built = build(info, out_dir, ROOT, render_html=not args.no_html)
+    progress.finish("report: built")
+    print()
+    print(console_table(built.gate))
+    print()
+    for reason in built.decision.reasons[:MAX_REASONS_SHOWN]:
+        print(f"  [{reason.rule}] {reason.message[:200]}")
+    hidden = len(built.decision.reasons) - MAX_REASONS_SHOWN
+    if hidden > 0:
+        print(f"  ... and {hidden} more reasons (all in {_shown(out_dir / 'summary.md')})")
+    for note in built.decision.notes:
+        print(f"  note: {note}")
+    total = built.gate["timing"]["seconds"]["total"]
+    verdict, code = built.decision.verdict.upper(), built.decision.exit_code
+    print(f"stagegate: {verdict} on stage {stage.name} in {total} s (exit {code})")
+    print(f"report: {_shown(built.html.path)}" if built.html.path else built.html.note)
+    print(f"results: {_shown(out_dir)}/ (gate.json, summary.md, junit.xml, allure-results/)")
+    return built.decision.exit_code
+
+
+def _conformance(
+    stage_file: str, env: dict[str, str], out_dir: Path, smoke: bool, progress: ProgressLine
+) -> tuple[Part, int | None, float]:
+    progress_file = out_dir / "progress.txt"
+    command = [sys.executable, "-m", "pytest", "conformance", "--stage", stage_file,
+               "--alluredir", str(out_dir / "allure-results"), "--junitxml", str(out_dir / "junit.xml"),
+               "-p", "no:cacheprovider", "-p", "reports.pytest_progress", "-q", "--color=no"]  # fmt: skip
+    if smoke:
+        command += ["-m", "smoke"]
+
+    def describe(elapsed: float) -> str:
+        seen = read_progress(progress_file)
+        if seen is None:
+            return f"conformance: collecting ({elapsed:.0f} s)"
+        done, total, failed = seen
+        share = f"{100 * done // total}%" if total else "-"
+        return f"conformance: {done}/{total} tests ({share}), {failed} failed, {elapsed:.0f} s"
+
+    run = run_part(command, cwd=ROOT, env={**env, PROGRESS_ENV: str(progress_file)},
+                   log_path=out_dir / "conformance.log", describe=describe, progress=progress,
+                   timeout_s=CONFORMANCE_LIMIT_S)  # fmt: skip
+    progress.finish(describe(run.seconds) + (" - done" if run.exit_code is not None else " - TIME LIMIT"))
+    progress_file.unlink(missing_ok=True)
+    if run.exit_code is None:
+        return Part("aborted", f"stopped after {CONFORMANCE_LIMIT_S:.0f} s"), None, run.seconds
+    return Part("ran"), run.exit_code, run.seconds
+
+
+def _load(
+    stage_file: str, env: dict[str, str], out_dir: Path, progress: ProgressLine
+) -> tuple[Part, int | None, float]:
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        "load/locustfile.py",
+        "--headless",
+        "--stage",
+        stage_file,
+    ]
+    load_dir = out_dir / "load"
+
+    def describe(elapsed: float) -> str:
+        written = len([p for p in load_dir.glob("*.*.json")]) if load_dir.is_dir() else 0
+        return f"load: running, {written} scenario results written, {elapsed:.0f} s"
+
+    run = run_part(command, cwd=ROOT, env=env, log_path=out_dir / "load.log", describe=describe,
+                   progress=progress, timeout_s=LOAD_LIMIT_S)  # fmt: skip
+    progress.finish(
+        describe(run.seconds) + (f" - exit {run.exit_code}" if run.exit_code is not None else " - TIME LIMIT")
+    )
+    if run.exit_code is None:
+        return Part("aborted", f"stopped after {LOAD_LIMIT_S:.0f} s"), None, run.seconds
+    if not (load_dir / "summary.json").is_file():
+        last = run.log_tail.splitlines()[-1:] or ["no output"]
+        return Part("missing", f"locust exit {run.exit_code}: {last[0][:200]}"), run.exit_code, run.seconds
+    return Part("ran"), run.exit_code, run.seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports.run", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--stage", default="local", help="stage name under stages/ or a stage file (default local)"
+    )
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="seed a fault (embedded only)"
+    )
+    parser.add_argument("--no-load", action="store_true", help="skip the load part")
+    parser.add_argument(
+        "--smoke", action="store_true", help="read-only smoke subset, no load (post-promotion)"
+    )
+    parser.add_argument("--no-html", action="store_true", help="do not render report.html")
+    parser.add_argument("--out", default=str(ROOT / "out"), help="results root (default out/)")
+    args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # CI cancels with SIGTERM: clean up too
+    try:
+        return run_gate(args, ProgressLine())
+    except KeyboardInterrupt:
+        print("\nstagegate: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""PURE renderings of gate.json: summary.md (CI step summary / PR comment) and the console table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ICON = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
+COLUMNS = ("passed", "failed", "errors", "xfailed", "xpassed", "skipped")
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _family_rows(gate: Mapping[str, Any]) -> list[tuple[str, Mapping[str, int]]]:
+    conformance = gate.get("counts", {}).get("conformance") or {}
+    rows = list((conformance.get("families") or {}).items())
+    if conformance.get("total"):
+        rows.append(("all", conformance["total"]))
+    return rows
+
+
+def _scenario_rows(gate: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return list(((gate.get("counts", {}).get("load") or {}).get("scenarios") or {}).items())
+
+
+def markdown(gate: Mapping[str, Any]) -> str:
+    """The summary for a CI step summary or a pull-request comment."""
+    verdict = str(gate["verdict"])
+    digest = str(gate.get("contract_digest", {}).get("combined", "-"))[:19]
+    seconds = gate.get("timing", {}).get("seconds", {}).get("total", "-")
+    lines = [
+        f"## {ICON.get(verdict, '')} stagegate: {verdict.upper()} on stage `{gate['stage']}`",
+        "",
+        f"Exit code {gate['exit_code']} · contract `{digest}` · {seconds} s",
+        "",
+    ]
+    if gate["reasons"]:
+        lines += ["### What blocks promotion", "", "| rule | outcome | detail |", "|---|---|---|"]
+        lines += [f"| `{r['rule']}` | {r['outcome']} | {_cell(r['message'])} |" for r in gate["reasons"]]
+        lines.append("")
+    else:
+        lines += ["No rule blocks promotion.", ""]
+    for note in gate.get("notes", ()):
+        lines.append(f"> {note}")
+    if gate.get("notes"):
+        lines.append("")
+    rows = _family_rows(gate)
+    if rows:
+        lines += [
+            "### Conformance",
+            "",
+            "| family | " + " | ".join(COLUMNS) + " |",
+            "|---" * (len(COLUMNS) + 1) + "|",
+        ]
+        lines += [f"| {name} | " + " | ".join(str(c.get(k, 0)) for k in COLUMNS) + " |" for name, c in rows]
+        lines.append("")
+    scenarios = _scenario_rows(gate)
+    if scenarios:
+        lines += ["### Load", "", "| scenario | verdict | detail |", "|---|---|---|"]
+        for key, s in scenarios:
+            detail = _cell("; ".join(s.get("reasons", [])))
+            lines.append(f"| {key} | {ICON.get(s['verdict'], '')} {s['verdict']} | {detail} |")
+        lines.append("")
+    report = gate.get("report", {})
+    if report.get("html"):
+        lines.append(f"Report: `{report['html']}` (one self-contained HTML file; open it from disk).")
+    elif report.get("note"):
+        lines.append(f"Report: {report['note']}")
+    return "\n".join(lines) + "\n"
+
+
+def console_table(gate: Mapping[str, Any]) -> str:
+    """The compact final table printed by `make gate`."""
+    out = [f"{'part':<28} {'result':<14} detail"]
+    for name, c in _family_rows(gate):
+        bad = c.get("failed", 0) + c.get("errors", 0) + c.get("xpassed", 0)
+        result = "fail" if bad else "pass" if c.get("passed", 0) + c.get("xfailed", 0) else "none ran"
+        detail = ", ".join(f"{c.get(k, 0)} {k}" for k in COLUMNS if c.get(k, 0))
+        out.append(f"{'conformance/' + name:<28} {result:<14} {detail}")
+    for key, s in _scenario_rows(gate):
+        out.append(f"{'load/' + key:<28} {s['verdict']:<14} {'; '.join(s.get('reasons', []))[:80]}")
+    for name, part in (gate.get("parts") or {}).items():
+        if part.get("state") != "ran":
+            out.append(f"{name:<28} {part['state']:<14} {part.get('detail', '')}")
+    return "\n".join(out)
