@@ -111,8 +111,9 @@ def fit(
 ) -> Fit:
     """Fit rate and burst from one bucket's send times and which of them were accepted.
 
-    Rate: accepted requests after the first rejection, over the span from the first to the last
-    rejection (the bucket is about empty at both ends while the offer exceeds the rate).
+    Rate: while the offer exceeds the rate, acceptances come one token apart, so the rate is
+    (k - 1) / span over the k acceptances between the first and the last rejection (this spacing
+    estimate is not biased by the fractional tokens left at either end, unlike a plain count).
     Burst: min_burst at the fitted rate (or `rate_hint` when the rate cannot be fitted).
     """
     pairs = sorted(zip(times, accepted, strict=True))
@@ -122,12 +123,9 @@ def fit(
         return Fit(None, None, len(accepted_times), 0.0)
     first_rejected = rejected_times[0]
     lower_bound = sum(1 for t in accepted_times if t < first_rejected)
-    start, end = first_rejected, rejected_times[-1]
-    window = end - start
-    rate: float | None = None
-    if window >= min_window_s:
-        inside = sum(1 for t in accepted_times if start < t <= end)
-        rate = inside / window
+    inside = [t for t in accepted_times if first_rejected < t <= rejected_times[-1]]
+    window = inside[-1] - inside[0] if len(inside) >= 3 else 0.0
+    rate = (len(inside) - 1) / window if window >= min_window_s else None
     basis = rate if rate is not None else rate_hint
     burst = min_burst(accepted_times, basis) if basis is not None and accepted_times else None
     return Fit(rate, burst, lower_bound, window)

@@ -67,10 +67,23 @@ def write_results(out_dir: str, stage: str, results: Sequence[dict[str, Any]]) -
     """Write <out_dir>/<stage>/load/<api>.<scenario>.json and summary.json; return the folder."""
     folder = os.path.join(out_dir, stage, "load")
     os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):  # results of an earlier run must not mix with this one
+        if name.endswith((".json", ".observations.csv")):
+            os.remove(os.path.join(folder, name))
     for result in results:
         _dump(os.path.join(folder, f"{result['id']}.json"), result)
     _dump(os.path.join(folder, "summary.json"), list(results))
     return folder
+
+
+def write_observations(folder: str, scenario_id: str, rows: Sequence[Sequence[object]]) -> str:
+    """Raw per-request CSV beside the result (times in seconds from the run's start epoch)."""
+    path = os.path.join(folder, f"{scenario_id}.observations.csv")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("index,group,planned_s,sent_s,latency_ms,status,body_kind,worker\n")
+        for row in rows:
+            handle.write(",".join("" if v is None else str(v) for v in row) + "\n")
+    return path
 
 
 def _dump(path: str, data: object) -> None:

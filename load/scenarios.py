@@ -171,7 +171,9 @@ def _per_route(
     for other in others:
         ob, _ = route_bucket(api, other.route_key)
         limits[ob] = stage
-        phases.append(Phase(other, other.route_key, (ob,), share, b.max_rps))
+        phases.append(
+            Phase(other, other.route_key, (ob,), share, b.max_rps * 3 / 16)
+        )  # 1/2 of max_rps in all
     conf = {"rate": lim.rate, "burst": lim.burst, "quota": None}
     sc = Scenario(
         api.name,

@@ -6,9 +6,12 @@ emulator process, result files, stdout).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
+import re
+import shutil
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +20,7 @@ from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, Tolerance, load_stage
 from load.credentials import header_table
 from load.records import Observation, Send
-from load.results import exit_code, scenario_result, verdict_line, write_results
+from load.results import exit_code, scenario_result, verdict_line, write_observations, write_results
 from load.scenarios import Bounds, Run, Scenario
 from load.timeline import guard, plan_stage
 from load.verdict import judge
@@ -46,6 +49,33 @@ def bench_run(host: str, rps: float, seconds: float) -> Run:
         "bench", "bare", f"{rps:g} rps for {seconds:g} s", 0.0, sends[-1].at if sends else 0.0, {}
     )
     return Run((scenario,), sends, seconds)
+
+
+def private_stage_copy(stage: StageConfig, folder: str) -> str:
+    """The embedded stage file with per-run signing-key paths (other runs regenerate the shared ones)."""
+    with open(stage.path, encoding="utf-8") as handle:
+        text = handle.read()
+    os.makedirs(folder, exist_ok=True)
+    for api in stage.apis:
+        if api.credentials.signing_key is None:
+            continue
+        own = os.path.join(os.path.abspath(folder), f"{api.name}-signing-key.pem")
+        pattern = re.compile(r'^(signing_key_file\s*=\s*)"[^"]*"', re.M)
+        section = f"[apis.{api.name}.credentials]"
+        start = text.find(section)
+        if start < 0:
+            continue
+        end = text.find("\n[", start + len(section))
+        end = len(text) if end < 0 else end
+        text = (
+            text[:start]
+            + pattern.sub(lambda m, own=own: f'{m.group(1)}"{own}"', text[start:end], 1)
+            + text[end:]
+        )
+    path = os.path.join(folder, os.path.basename(stage.path))
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
 
 
 @dataclass
@@ -78,9 +108,10 @@ class Session:
         if stage.embedded and any("{port}" in api.base_url for api in stage.apis):
             from fixtures.emulator.runner import start_emulator
 
-            log = os.path.join(options.out_dir, stage.name, "load", "emulator.log")
-            os.makedirs(os.path.dirname(log), exist_ok=True)
-            emulator = start_emulator(stage.path, faults=tuple(options.emulator_fault), log_path=log)
+            folder = os.path.join(options.out_dir, stage.name, "load", f"run-{os.getpid()}")
+            copy = private_stage_copy(stage, folder)
+            log = os.path.join(folder, "emulator.log")
+            emulator = start_emulator(copy, faults=tuple(options.emulator_fault), log_path=log)
             stage = emulator.stage
         elif options.emulator_fault:
             raise ConfigError(stage.path, "--emulator-fault", "faults apply only to the embedded emulator")
@@ -118,6 +149,9 @@ class Session:
                 j = replace(j, status="inconclusive", reasons=(why, *j.reasons))
             results.append(scenario_result(sc, j, self.stage.name, self.locust_files))
         folder = write_results(self.out_dir, self.stage.name, results)
+        for sc in self.run.scenarios:
+            rows = [_row(s, by_index.get(s.index), self.epoch) for s in self.run.sends if s.scenario == sc.id]
+            write_observations(folder, sc.id, rows)
         for result in results:
             print(verdict_line(result), flush=True)
         self.exit_code = exit_code([r["verdict"] for r in results])
@@ -132,9 +166,23 @@ class Session:
         self.exit_code = 0
 
     def close(self) -> None:
-        if self.emulator is not None:
-            self.emulator.stop()
-            self.emulator = None
+        if self.emulator is None:
+            return
+        self.emulator.stop()
+        run_dir = os.path.dirname(self.emulator.log_path)
+        if os.path.basename(run_dir).startswith("run-"):  # per-run stage copy and test issuer keys
+            with contextlib.suppress(OSError):
+                os.replace(self.emulator.log_path, os.path.join(os.path.dirname(run_dir), "emulator.log"))
+            shutil.rmtree(run_dir, ignore_errors=True)
+        self.emulator = None
+
+
+def _row(send: Send, obs: Observation | None, epoch: float) -> list[object]:
+    if obs is None:
+        return [send.index, send.group, round(send.at, 6), None, None, 0, "none", None]
+    sent = None if obs.sent is None else round(obs.sent - epoch, 6)
+    latency = None if obs.latency is None else round(obs.latency * 1e3, 3)
+    return [send.index, send.group, round(send.at, 6), sent, latency, obs.status, obs.body_kind, obs.worker]
 
 
 def bench_figures(run: Run, observations: list[Observation], late_ms: float) -> dict[str, Any]:

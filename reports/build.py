@@ -95,7 +95,7 @@ def gate_document(info: RunInfo, inputs: GateInputs, decision: Decision, finishe
         "notes": list(decision.notes),
         "policy": [{"rule": r.id, "outcome": r.outcome, "description": r.description} for r in POLICY],
         "parts": {
-            "conformance": {**asdict(info.conformance_part), "exit_code": info.conformance_exit},
+            "conformance": {**asdict(inputs.conformance_part), "exit_code": info.conformance_exit},
             "load": {**asdict(info.load_part), "exit_code": info.load_exit},
         },
         "counts": {
@@ -130,12 +130,16 @@ def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = T
     results_dir = out_dir / "allure-results"
     results_dir.mkdir(exist_ok=True)
     redactor = make_redactor(info.secrets)
+    conformance_part, conformance = info.conformance_part, None
+    if conformance_part.state in ("ran", "aborted"):
+        try:
+            conformance = read_conformance(out_dir / "junit.xml", results_dir, info.conformance_exit)
+        except ValueError as exc:  # a truncated junit.xml (killed run): the part did not finish
+            conformance_part = Part("aborted", str(exc))
     inputs = GateInputs(
-        conformance_part=info.conformance_part,
+        conformance_part=conformance_part,
         load_part=info.load_part,
-        conformance=read_conformance(out_dir / "junit.xml", results_dir, info.conformance_exit)
-        if info.conformance_part.state in ("ran", "aborted")
-        else None,
+        conformance=conformance,
         load=read_load(out_dir / "load", info.load_exit)
         if info.load_part.state in ("ran", "aborted")
         else None,

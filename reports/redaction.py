@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from fixtures.stage import Secret, StageConfig
 
+MARKUP_SUFFIXES = frozenset({".xml", ".html", ".svg"})  # there the mark must be escaped to stay well-formed
 TEXT_SUFFIXES = frozenset({".json", ".xml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".toml", ".yml"})
 SKIP_DIRS = frozenset({"issuer"})  # the embedded stage's generated signing keys live there by design
 MARK = "<redacted>"
@@ -86,6 +87,8 @@ def sweep(root: Path, redactor: TextRedactor) -> list[str]:
         except (OSError, UnicodeDecodeError):
             continue
         clean = redactor.text(text)
+        if clean != text and path.suffix in MARKUP_SUFFIXES:
+            clean = clean.replace(MARK, "&lt;redacted&gt;")
         if clean != text:
             path.write_text(clean, encoding="utf-8")
             changed.append(str(path.relative_to(root)))

@@ -244,8 +244,8 @@ CASES = [
     ),
     (
         "offset too large",
-        lambda t: t.replace("offset = 6", "offset = 7"),
-        "apis.partner.usage_plans.plan.offset: must be < 7",
+        lambda t: t.replace("offset = 6", "offset = 100001"),
+        "apis.partner.usage_plans.plan.offset: must be <= quota",
     ),
     (
         "quota zero",

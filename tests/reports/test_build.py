@@ -1,0 +1,166 @@
+"""Building outputs from synthetic result files: gate.json, summary.md, Allure load results, no secrets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from reports.build import RunInfo, build, contract_digest
+from reports.charts import per_second_svg
+from reports.gate import Part, SecondSample
+from reports.summary import console_table, markdown
+
+DATA = Path(__file__).parent / "data"
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwbGFudGVkIn0.c2lnbmF0dXJlLXBsYW50ZWQ"
+API_KEY = "planted-api-key-7f3a9c21d4e8b6a0"
+LAMBDA_TOKEN = "kiosk-allow-planted-secret-99"
+
+
+def results_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "out" / "local"
+    shutil.copytree(DATA / "conformance_mixed", out)
+    shutil.copytree(DATA / "load_mixed", out / "load")
+    return out
+
+
+def info(**kw: object) -> RunInfo:
+    base: dict[str, object] = dict(
+        stage="local",
+        stage_file="stages/local.toml",
+        embedded=True,
+        conformance_part=Part("ran"),
+        load_part=Part("ran"),
+        conformance_exit=1,
+        load_exit=1,
+        started=time.time() - 5,
+        seconds={"conformance": 2.0, "load": 3.0},
+        secrets=(TOKEN, API_KEY, LAMBDA_TOKEN),
+    )
+    base.update(kw)
+    return RunInfo(**base)  # type: ignore[arg-type]
+
+
+def own_results(out: Path) -> list[dict]:
+    found = [json.loads(p.read_text()) for p in (out / "allure-results").glob("*-result.json")]
+    return [r for r in found if r["fullName"].startswith(("load.", "gate#"))]
+
+
+def test_build_writes_gate_json_summary_and_one_allure_result_per_scenario(tmp_path: Path) -> None:
+    out = results_dir(tmp_path)
+    built = build(info(), out, render_html=False)
+    gate = json.loads((out / "gate.json").read_text())
+    assert gate["verdict"] == "fail" and gate["exit_code"] == 1
+    assert {r["rule"] for r in gate["reasons"]} == {
+        "conformance.unexpected_failure",
+        "conformance.xpass",
+        "load.fail",
+    }
+    assert gate["counts"]["conformance"]["families"]["cors"]["xpassed"] == 1
+    assert gate["counts"]["load"]["scenarios"]["partner.quota"]["verdict"] == "fail"
+    assert gate["timing"]["seconds"]["load"] == 3.0 and gate["report"]["html"] is None
+    assert "not rendered" in gate["report"]["note"]
+    summary = (out / "summary.md").read_text()
+    assert "FAIL" in summary and "`load.fail`" in summary and "| partner.quota |" in summary
+    results = {r["fullName"]: r for r in own_results(out)}
+    assert set(results) == {"load.portal#burst", "load.partner#quota", "gate#verdict"}
+    quota = results["load.partner#quota"]
+    assert quota["status"] == "failed" and results["load.portal#burst"]["status"] == "passed"
+    labels = {(lab["name"], lab["value"]) for lab in quota["labels"]}
+    assert ("parentSuite", "load") in labels and ("suite", "partner") in labels
+    params = {p["name"]: p["value"] for p in quota["parameters"]}
+    assert params["quota"] == "50" and params["offered rate"] == "20" and params["fitted rate"] == "-"
+    burst_files = {a["name"] for a in results["load.portal#burst"]["attachments"]}
+    assert any("chart" in n for n in burst_files) and "Locust portal.burst_stats.csv" in burst_files
+    for attachment in results["load.portal#burst"]["attachments"]:
+        assert (out / "allure-results" / attachment["source"]).is_file()
+    assert results["gate#verdict"]["name"] == "Gate verdict: FAIL"
+    assert built.decision.verdict == "fail"
+
+
+def test_rebuilding_does_not_duplicate_own_results(tmp_path: Path) -> None:
+    out = results_dir(tmp_path)
+    build(info(), out, render_html=False)
+    first = len(list((out / "allure-results").iterdir()))
+    build(info(), out, render_html=False)
+    assert len(own_results(out)) == 3
+    assert len(list((out / "allure-results").iterdir())) == first
+
+
+def test_no_planted_secret_appears_in_any_file_under_out(tmp_path: Path) -> None:
+    out = results_dir(tmp_path)
+    junit = out / "junit.xml"
+    junit.write_text(junit.read_text().replace("abc.def.ghi", TOKEN).replace("boom", f"key {API_KEY}"))
+    csv = out / "load" / "portal.burst_stats.csv"
+    csv.write_text(csv.read_text() + f"GET,/kiosk?token={LAMBDA_TOKEN},1,0\n")
+    quota = json.loads((out / "load" / "partner.quota.json").read_text())
+    quota["reasons"].append(f"key {API_KEY} got 200 after quota")
+    (out / "load" / "partner.quota.json").write_text(json.dumps(quota))
+    assert API_KEY in junit.read_text()  # control: the secret was planted
+    build(info(), out, render_html=False)
+    leaks = []
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            body = path.read_bytes()
+            leaks += [f"{path.name}: {s[:8]}" for s in (TOKEN, API_KEY, LAMBDA_TOKEN) if s.encode() in body]
+    assert leaks == []
+    assert "<redacted>" in (out / "summary.md").read_text()  # redaction, not loss of the reason
+
+
+def test_skipped_load_by_policy_passes_with_a_note(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "prod"
+    out.mkdir(parents=True)
+    junit = (DATA / "conformance_mixed" / "junit.xml").read_text()
+    root = ET.fromstring(junit)
+    for case in root.iter("testcase"):  # keep only the passing cases
+        for child in list(case):
+            case.remove(child)
+    (out / "junit.xml").write_text(ET.tostring(root, encoding="unicode"))
+    built = build(
+        info(stage="prod", load_part=Part("skipped_by_policy", "load_allowed = false")),
+        out,
+        render_html=False,
+    )
+    assert built.decision.verdict == "pass"
+    assert "load skipped (by policy)" in (out / "summary.md").read_text()
+    assert "load" in built.gate["parts"] and built.gate["parts"]["load"]["state"] == "skipped_by_policy"
+
+
+def test_contract_digest_changes_with_the_contract(tmp_path: Path) -> None:
+    contract = tmp_path / "c.json"
+    contract.write_text("{}")
+    first = contract_digest({"portal": str(contract)})
+    contract.write_text('{"paths": {}}')
+    second = contract_digest({"portal": str(contract)})
+    assert first["apis"]["portal"].startswith("sha256:") and first["combined"] != second["combined"]
+
+
+def test_chart_is_valid_svg_with_four_series_and_escaped_title() -> None:
+    samples = [SecondSample(t, 40, 10, 30, 10.0) for t in range(5)]
+    svg = per_second_svg(samples, "portal <burst> & co")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    series = [g.get("data-series") for g in root.iter(f"{ns}g")]
+    assert series == ["offered", "accepted", "429", "model (token bucket)"]
+    assert "portal <burst> & co" in "".join(root.itertext())
+    assert "no per-second data" in per_second_svg([], "x")
+
+
+def test_console_table_and_markdown_list_each_reason_and_scenario(tmp_path: Path) -> None:
+    out = results_dir(tmp_path)
+    gate = build(info(), out, render_html=False).gate
+    table = console_table(gate)
+    assert "conformance/cors" in table and "load/partner.quota" in table and "fail" in table
+    md = markdown(gate)
+    for reason in gate["reasons"]:
+        assert reason["rule"] in md
+
+
+@pytest.mark.parametrize("verdict", ["pass", "inconclusive"])
+def test_markdown_headline_states_the_verdict(verdict: str) -> None:
+    gate = {"verdict": verdict, "stage": "staging", "exit_code": 0, "reasons": [], "counts": {}}
+    assert f"stagegate: {verdict.upper()} on stage `staging`" in markdown(gate)

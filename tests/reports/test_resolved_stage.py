@@ -1,0 +1,63 @@
+"""The port-filled embedded stage as a remote stage file: no [emulator], no secret values in the file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from fixtures.stage import load_stage
+from reports.redaction import stage_secrets
+from reports.resolved_stage import dumps, env_name, write_resolved_stage
+
+
+def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path: Path) -> None:
+    stage = load_stage("local")
+    for api in stage.apis:  # the emulator generates these at start; a remote stage needs them to exist
+        assert api.credentials.signing_key is not None
+        Path(api.credentials.signing_key.key_file).parent.mkdir(parents=True, exist_ok=True)
+    keys = [Path(a.credentials.signing_key.key_file) for a in stage.apis if a.credentials.signing_key]
+    created = [k for k in keys if not k.exists()]
+    for key in created:
+        key.write_text("placeholder")
+    try:
+        path, env = write_resolved_stage(stage, 45678, tmp_path)
+        text = path.read_text()
+        assert "[emulator]" not in text and ".emulator]" not in text
+        for secret in stage_secrets(stage):
+            assert secret not in text
+        resolved = load_stage(str(path), environ=env)
+    finally:
+        for key in created:
+            key.unlink(missing_ok=True)
+    assert not resolved.embedded
+    assert [a.base_url for a in resolved.apis] == [
+        "http://127.0.0.1:45678/portal",
+        "http://127.0.0.1:45678/partner/v1",
+    ]
+    assert set(stage_secrets(resolved)) == set(stage_secrets(stage))
+    assert [a.load_allowed for a in resolved.apis] == [a.load_allowed for a in stage.apis]
+    assert all(name.startswith("STAGEGATE_LOCAL_") for name in env)
+
+
+def test_env_names_are_upper_case_identifiers() -> None:
+    assert env_name("local", "partner", "key", "quota-test-plan", "disabled key") == (
+        "STAGEGATE_LOCAL_PARTNER_KEY_QUOTA_TEST_PLAN_DISABLED_KEY"
+    )
+
+
+def test_toml_writer_round_trips_nested_tables_arrays_and_quoted_keys() -> None:
+    data = {
+        "name": 'a "quoted" name',
+        "n": 1.5,
+        "ok": True,
+        "apis": {
+            "portal": {
+                "throttle": {"routes": {"POST /calls/transcribe": {"rate": 10, "burst": 20}}},
+                "samples": {"path_params": {"id": "x"}, "list": ["a", "b"]},
+                "plans": {
+                    "p": {"keys": [{"name": "k1", "value_env": "E1"}, {"name": "k2", "enabled": False}]}
+                },
+            }
+        },
+    }
+    assert tomllib.loads(dumps(data)) == data

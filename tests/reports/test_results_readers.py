@@ -1,0 +1,128 @@
+"""Readers of the parts' result files: junit.xml + allure labels, and load/*.json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reports.conformance_results import family_of, parse_junit, read_conformance
+from reports.gate import GateInputs, Part, evaluate
+from reports.load_results import read_load
+
+DATA = Path(__file__).parent / "data"
+MIXED = DATA / "conformance_mixed"  # written by a real pytest 9.2 + allure-pytest run
+
+
+def test_mixed_junit_counts_every_outcome() -> None:
+    result = read_conformance(MIXED / "junit.xml", MIXED / "allure-results", 1)
+    assert result is not None
+    c = result.counts
+    assert (c.passed, c.failed, c.errors, c.skipped, c.xfailed, c.xpassed) == (2, 1, 1, 1, 1, 1)
+    assert [i.test_id for i in result.failures] == ["test_cors::test_fail", "test_cors::test_error"]
+    assert [i.test_id for i in result.xpasses] == ["test_cors::test_xpass"]
+    assert result.xpasses[0].message == "known deviation Y"
+
+
+def test_family_comes_from_the_allure_feature_label_then_the_module() -> None:
+    result = read_conformance(MIXED / "junit.xml", MIXED / "allure-results")
+    assert result is not None and set(result.families) == {"cors"}
+    assert family_of("conformance.test_validation", "test_x", {}) == "validation"
+    assert family_of("conformance.test_cors", "t", {("conformance.test_cors", "t"): "auth"}) == "auth"
+
+
+def test_without_allure_labels_families_fall_back_to_module(tmp_path: Path) -> None:
+    result = read_conformance(MIXED / "junit.xml", tmp_path / "absent")
+    assert result is not None and set(result.families) == {"cors"}  # module test_cors
+
+
+def test_missing_junit_means_no_result_and_bad_xml_is_an_error(tmp_path: Path) -> None:
+    assert read_conformance(tmp_path / "junit.xml", tmp_path) is None
+    with pytest.raises(ValueError, match="not valid XML"):
+        parse_junit("<testsuites><oops", {})
+
+
+def test_a_real_run_that_selected_zero_tests_is_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "test_nothing.py").write_text("def helper():\n    pass\n")
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(tmp_path),
+            "-p",
+            "no:cacheprovider",
+            "--junitxml",
+            str(junit),
+            "-q",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 5  # pytest: no tests collected
+    result = read_conformance(junit, tmp_path, done.returncode)
+    assert result is not None and result.counts.executed == 0
+    decision = evaluate(GateInputs(Part("ran"), Part("skipped_by_policy"), conformance=result))
+    assert decision.verdict == "inconclusive"
+    assert "run.zero_tests" in [r.rule for r in decision.reasons]
+
+
+def test_load_summary_object_with_per_second_rows() -> None:
+    result = read_load(DATA / "load_mixed", exit_code=1)
+    assert result is not None
+    assert [(s.key, s.verdict) for s in result.scenarios] == [
+        ("portal.burst", "pass"),
+        ("partner.quota", "fail"),
+    ]
+    burst = result.scenarios[0]
+    assert burst.params["rate"] == 10 and burst.params["fitted_burst"] == 19
+    assert burst.per_second[0].offered == 40 and burst.per_second[1].throttled == 30
+    assert {Path(f).name for f in burst.files} == {"portal.burst_stats.csv", "portal.burst.html"}
+
+
+def test_load_results_in_the_locustfile_schema(tmp_path: Path) -> None:
+    record = {
+        "schema": 1, "stage": "local", "api": "partner", "scenario": "plan-throttle",
+        "id": "partner.plan-throttle",
+        "verdict": "inconclusive", "reasons": ["driver fell short"], "offered": 100, "sent": 90,
+        "duration_s": 10.0, "accepted": 60, "throttled": 30, "quota_rejected": 0,
+        "configured": {"rate": 10, "burst": 5}, "fitted": {"rate": 9.8, "burst": 5.2},
+        "series": {"offered": [10, 10], "accepted": [9, 6], "throttled": [1, 3], "quota_rejected": [0, 1],
+                   "model_accepted": [10, 5]},
+        "locust": {"csv": "partner.plan-throttle_stats.csv"},
+    }  # fmt: skip
+    (tmp_path / "partner.plan-throttle.json").write_text(json.dumps(record))
+    (tmp_path / "partner.plan-throttle_stats.csv").write_text("Type,Name\n")
+    (tmp_path / "summary.json").write_text(json.dumps([record]))
+    result = read_load(tmp_path, exit_code=3)
+    assert result is not None
+    (s,) = result.scenarios
+    assert (s.key, s.verdict, s.reasons) == ("partner.plan-throttle", "inconclusive", ("driver fell short",))
+    assert s.params["rate"] == 10 and s.params["fitted_rate"] == 9.8
+    assert s.params["offered_rate"] == 10.0 and s.params["achieved_rate"] == 9.0
+    assert [(x.offered, x.accepted, x.throttled, x.model_accepted) for x in s.per_second] == [
+        (10, 9, 1, 10),
+        (10, 6, 4, 5),
+    ]
+    assert s.observations["sent"] == 90
+    assert [Path(f).name for f in s.files] == ["partner.plan-throttle_stats.csv"]
+
+
+def test_missing_or_broken_load_summary_means_no_result(tmp_path: Path) -> None:
+    assert read_load(tmp_path) is None
+    (tmp_path / "summary.json").write_text("{not json")
+    assert read_load(tmp_path) is None
+
+
+def test_scenario_files_are_found_without_a_list(tmp_path: Path) -> None:
+    shutil.copy(DATA / "load_mixed" / "portal.burst.json", tmp_path)
+    (tmp_path / "summary.json").write_text(json.dumps({"verdict": "pass"}))
+    result = read_load(tmp_path)
+    assert result is not None and [s.key for s in result.scenarios] == ["portal.burst"]

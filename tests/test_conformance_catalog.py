@@ -1,0 +1,107 @@
+"""The catalog turns the clinic contracts into the cases the rules are parametrized over."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from conformance import catalog
+from conformance.plugin import load_expectations
+from fixtures.errors import ConfigError
+from fixtures.stage import StageConfig, load_stage
+
+
+@pytest.fixture(scope="module")
+def stage() -> StageConfig:
+    return load_stage("local")
+
+
+@pytest.fixture(scope="module")
+def contracts(stage: StageConfig) -> dict:
+    return {api.name: api.contract() for api in stage.apis}
+
+
+def _ids(name: str, stage: StageConfig, contracts: dict) -> list[str]:
+    return [case.id for case in catalog.cases(name, stage, contracts)]
+
+
+def test_ids_read_as_api_method_and_path(stage: StageConfig, contracts: dict) -> None:
+    ids = _ids("token_route", stage, contracts)
+    assert "portal GET /appointments" in ids
+    assert "partner GET /appointments/{id}" in ids
+    assert "portal GET /health" not in ids
+
+
+def test_lambda_public_and_key_routes_are_split(stage: StageConfig, contracts: dict) -> None:
+    assert _ids("lambda_route", stage, contracts) == ["portal GET /kiosk/queue", "partner GET /reports"]
+    assert "portal GET /health" in _ids("public_route", stage, contracts)
+    assert set(_ids("key_route", stage, contracts)) == {
+        "partner GET /appointments",
+        "partner POST /appointments",
+        "partner GET /appointments/{id}",
+    }
+
+
+def test_options_mocks_are_not_rule_targets(stage: StageConfig, contracts: dict) -> None:
+    assert not any(" OPTIONS " in i for i in _ids("any_route", stage, contracts))
+
+
+def test_rest_body_cases_leave_out_format_draft4_ignores_it(stage: StageConfig, contracts: dict) -> None:
+    ids = _ids("body_case", stage, contracts)
+    assert "portal POST /appointments datetime bad date-time" in ids
+    assert "partner POST /appointments missing clinic_id" in ids
+    assert not any(i.startswith("partner") and "bad date-time" in i for i in ids)
+
+
+def test_required_parameters_become_cases(stage: StageConfig, contracts: dict) -> None:
+    assert set(_ids("param_case", stage, contracts)) == {
+        "partner GET /appointments query clinic_id",
+        "partner POST /appointments header X-Partner-Id",
+        "partner POST /appointments query notify",
+    }
+
+
+def test_attacker_origins_cover_every_trick() -> None:
+    tricks = dict(catalog.attacker_origins("https://portal.clinic.com"))
+    assert tricks["suffix"] == "https://portal.clinic.com.evil.example"
+    assert tricks["prefix"] == "https://evilportal.clinic.com"
+    assert tricks["scheme"] == "http://portal.clinic.com"
+    assert tricks["null"] == "null"
+    assert tricks["subdomain"] == "https://evil.portal.clinic.com"
+    assert tricks["port"].startswith("https://portal.clinic.com:")
+    assert "https://portal.clinic.com" not in tricks.values()
+
+
+def test_cors_origins_come_from_config_or_rest_mocks(contracts: dict) -> None:
+    assert catalog.cors_origins(contracts["portal"]) == ("https://portal.clinic.com",)
+    assert catalog.cors_origins(contracts["partner"]) == ("https://partner.clinic.com",)
+    assert catalog.error_cors_origin(contracts["partner"]) == "https://partner.clinic.com"
+
+
+def test_override_cases_pair_a_weaker_route_with_a_stronger_one(stage: StageConfig, contracts: dict) -> None:
+    assert "portal GET /appointments as POST" in _ids("override_case", stage, contracts)
+
+
+def test_a_read_only_api_has_no_case_on_a_writing_route(stage: StageConfig, contracts: dict) -> None:
+    read_only = dataclasses.replace(stage, apis=tuple(dataclasses.replace(a, read_only=True) for a in stage.apis))
+    ids = _ids("any_route", read_only, contracts)
+    assert ids and not any(" POST " in i or " PUT " in i or " DELETE " in i for i in ids)
+
+
+def test_every_builder_yields_unique_ids(stage: StageConfig, contracts: dict) -> None:
+    for name in catalog.BUILDERS:
+        ids = _ids(name, stage, contracts)
+        assert len(ids) == len(set(ids)), name
+
+
+def test_expectations_need_a_reason(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import conformance.plugin as plugin
+
+    monkeypatch.setattr(plugin, "EXPECTATIONS_DIR", tmp_path)
+    (tmp_path / "s.toml").write_text('[deviations]\n"test_x[a]" = ""\n')
+    with pytest.raises(ConfigError):
+        load_expectations("s")
+    (tmp_path / "s.toml").write_text('[deviations]\n"test_x[a]" = "AWS differs"\n')
+    assert load_expectations("s") == {"test_x[a]": "AWS differs"}
+    assert load_expectations("missing") == {}
