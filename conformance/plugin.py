@@ -97,7 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if faults and not stage.embedded:
-        raise pytest.UsageError(f"--fault applies to the embedded emulator only; stage {stage.name} is remote")
+        raise pytest.UsageError(
+            f"--fault applies to the embedded emulator only; stage {stage.name} is remote"
+        )
     config.stash[LOADED] = Loaded(stage, contracts, faults, expectations)
 
 
@@ -155,8 +157,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         api = _api_of(case) or loaded.stage.name
         item.add_marker(pytest.mark.allure_label(api, label_type="epic"))
         item.add_marker(pytest.mark.allure_label(family, label_type="feature"))
-        item.add_marker(pytest.mark.allure_label(rule.removeprefix("test_").replace("_", " "), label_type="story"))
-        item.add_marker(pytest.mark.allure_label(SEVERITY.get(family, SEVERITY_DEFAULT), label_type="severity"))
+        item.add_marker(
+            pytest.mark.allure_label(rule.removeprefix("test_").replace("_", " "), label_type="story")
+        )
+        item.add_marker(
+            pytest.mark.allure_label(SEVERITY.get(family, SEVERITY_DEFAULT), label_type="severity")
+        )
         reason = loaded.expectations.get(item.name)
         if reason is not None:
             seen.add(item.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -90,10 +91,8 @@ def _render(exchange: Exchange, redactor: Redactor) -> str:
     lines += [f"{k}: {v}" for k, v in redactor.headers(list(exchange.headers))]
     if exchange.body:
         body = exchange.body.decode("utf-8", "replace")
-        try:
+        with contextlib.suppress(ValueError):  # not JSON: attached as text
             body = json.dumps(redactor.json(json.loads(body)), indent=2)
-        except ValueError:
-            pass
         lines += ["", body[:4000]]
     return redactor.text("\n".join(lines))
 

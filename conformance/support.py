@@ -96,7 +96,9 @@ class ApiUnderTest:
 
     def send(self, spec: RequestSpec, **overrides: Any) -> Exchange:
         spec = replace(spec, **overrides) if overrides else spec
-        return self.client.send(spec.method, spec.path, headers=spec.headers, query=spec.query, body=spec.body)
+        return self.client.send(
+            spec.method, spec.path, headers=spec.headers, query=spec.query, body=spec.body
+        )
 
     def control(self, route: Route) -> Exchange:
         """The positive control for a route: valid credentials and request (sent once per session)."""

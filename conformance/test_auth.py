@@ -44,7 +44,9 @@ def test_protected_route_accepts_valid_token(suite: Suite, check: Check, token_r
     check.success(api_of(suite, token_route).control(token_route.route), "a valid token")
 
 
-def test_protected_route_accepts_cognito_access_token(suite: Suite, check: Check, jwt_route: RouteCase) -> None:
+def test_protected_route_accepts_cognito_access_token(
+    suite: Suite, check: Check, jwt_route: RouteCase
+) -> None:
     """A Cognito access token (client_id instead of aud) is accepted by the JWT authorizer."""
     api = api_of(suite, jwt_route)
     token = _token_or_skip(suite, jwt_route, "cognito_access_token")
@@ -65,7 +67,9 @@ def test_protected_route_rejects_malformed_token(suite: Suite, check: Check, tok
     _reject_variant(suite, check, token_route, "malformed")
 
 
-def test_protected_route_rejects_foreign_key_token(suite: Suite, check: Check, token_route: RouteCase) -> None:
+def test_protected_route_rejects_foreign_key_token(
+    suite: Suite, check: Check, token_route: RouteCase
+) -> None:
     _reject_variant(suite, check, token_route, "foreign_key_same_kid")
 
 
@@ -73,7 +77,9 @@ def test_protected_route_rejects_alg_none_token(suite: Suite, check: Check, toke
     _reject_variant(suite, check, token_route, "alg_none")
 
 
-def test_protected_route_rejects_hs256_confusion_token(suite: Suite, check: Check, token_route: RouteCase) -> None:
+def test_protected_route_rejects_hs256_confusion_token(
+    suite: Suite, check: Check, token_route: RouteCase
+) -> None:
     _reject_variant(suite, check, token_route, "hs256_key_confusion")
 
 
@@ -85,19 +91,27 @@ def test_protected_route_rejects_expired_token(suite: Suite, check: Check, token
     _reject_variant(suite, check, token_route, "expired")
 
 
-def test_protected_route_rejects_not_yet_valid_token(suite: Suite, check: Check, token_route: RouteCase) -> None:
+def test_protected_route_rejects_not_yet_valid_token(
+    suite: Suite, check: Check, token_route: RouteCase
+) -> None:
     _reject_variant(suite, check, token_route, "not_yet_valid")
 
 
-def test_protected_route_rejects_wrong_issuer_token(suite: Suite, check: Check, token_route: RouteCase) -> None:
+def test_protected_route_rejects_wrong_issuer_token(
+    suite: Suite, check: Check, token_route: RouteCase
+) -> None:
     _reject_variant(suite, check, token_route, "wrong_issuer")
 
 
-def test_protected_route_rejects_wrong_audience_token(suite: Suite, check: Check, jwt_route: RouteCase) -> None:
+def test_protected_route_rejects_wrong_audience_token(
+    suite: Suite, check: Check, jwt_route: RouteCase
+) -> None:
     _reject_variant(suite, check, jwt_route, "wrong_audience")
 
 
-def test_protected_route_rejects_token_without_scope(suite: Suite, check: Check, scoped_route: RouteCase) -> None:
+def test_protected_route_rejects_token_without_scope(
+    suite: Suite, check: Check, scoped_route: RouteCase
+) -> None:
     token = _token_or_skip(suite, scoped_route, "missing_scope")
     _reject_token(suite, check, scoped_route, f"Bearer {token}", Kind.INSUFFICIENT_SCOPE)
 

@@ -29,7 +29,9 @@ def _listed(value: str | None) -> set[str]:
     return {part.strip().lower() for part in (value or "").split(",") if part.strip()}
 
 
-def _preflight(api: ApiUnderTest, path: str, origin: str, method: str, headers: str | None = None) -> Exchange:
+def _preflight(
+    api: ApiUnderTest, path: str, origin: str, method: str, headers: str | None = None
+) -> Exchange:
     sent = {"Origin": origin, "Access-Control-Request-Method": method}
     if headers:
         sent["Access-Control-Request-Headers"] = headers
@@ -69,7 +71,9 @@ def _no_wildcard_with_credentials(check: Check, exchange: Exchange) -> None:
         check.fail(exchange, "never Access-Control-Allow-Origin: * together with Allow-Credentials: true")
 
 
-def test_preflight_from_allowed_origin_is_allowed(suite: Suite, check: Check, preflight_case: PreflightCase) -> None:
+def test_preflight_from_allowed_origin_is_allowed(
+    suite: Suite, check: Check, preflight_case: PreflightCase
+) -> None:
     api = api_of(suite, preflight_case)
     headers = _allowed_headers(api)
     path = _sample_path(api, preflight_case.path)
@@ -87,7 +91,9 @@ def test_preflight_from_allowed_origin_is_allowed(suite: Suite, check: Check, pr
         check.fail(exchange, f"Access-Control-Allow-Headers listing {', '.join(missing)}")
 
 
-def test_preflight_does_not_allow_unlisted_method_or_header(suite: Suite, check: Check, cors_api: ApiCase) -> None:
+def test_preflight_does_not_allow_unlisted_method_or_header(
+    suite: Suite, check: Check, cors_api: ApiCase
+) -> None:
     api = api_of(suite, cors_api)
     cors = api.contract.cors
     listed = {m.upper() for m in cors.allow_methods} if cors is not None else {"GET", "POST", "OPTIONS"}
@@ -121,7 +127,9 @@ def test_actual_request_from_attacker_origin_gets_no_allow_origin(
     _no_attacker_origin(check, api, exchange, origin_case.origin)
 
 
-def test_wildcard_origin_is_never_combined_with_credentials(suite: Suite, check: Check, cors_api: ApiCase) -> None:
+def test_wildcard_origin_is_never_combined_with_credentials(
+    suite: Suite, check: Check, cors_api: ApiCase
+) -> None:
     api = api_of(suite, cors_api)
     origin = cors_origins(api.contract)[0]
     path = _sample_path(api, _first_cors_path(api))

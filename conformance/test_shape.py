@@ -21,7 +21,9 @@ NO_SUCH_PATH = "/stagegate-no-such-route"
 def _spec(check: Check, route: Route, exchange: Exchange) -> ResponseSpec:
     spec = route.responses.get(str(exchange.status)) or route.responses.get("default")
     if spec is None:
-        check.fail(exchange, f"a status the contract declares for {route.route_key}: {sorted(route.responses)}")
+        check.fail(
+            exchange, f"a status the contract declares for {route.route_key}: {sorted(route.responses)}"
+        )
     return spec
 
 

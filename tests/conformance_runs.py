@@ -51,7 +51,9 @@ def run_suite(*args: str, env: dict[str, str] | None = None) -> SuiteRun:
                     skipped += 1
                 else:
                     passed += 1
-        return SuiteRun(completed.returncode, passed, frozenset(failed), skipped, completed.stdout + completed.stderr)
+        return SuiteRun(
+            completed.returncode, passed, frozenset(failed), skipped, completed.stdout + completed.stderr
+        )
 
 
 def local_stage_copy(directory: Path, text_changes: dict[str, str] | None = None) -> Path:

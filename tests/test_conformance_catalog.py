@@ -84,7 +84,9 @@ def test_override_cases_pair_a_weaker_route_with_a_stronger_one(stage: StageConf
 
 
 def test_a_read_only_api_has_no_case_on_a_writing_route(stage: StageConfig, contracts: dict) -> None:
-    read_only = dataclasses.replace(stage, apis=tuple(dataclasses.replace(a, read_only=True) for a in stage.apis))
+    read_only = dataclasses.replace(
+        stage, apis=tuple(dataclasses.replace(a, read_only=True) for a in stage.apis)
+    )
     ids = _ids("any_route", read_only, contracts)
     assert ids and not any(" POST " in i or " PUT " in i or " DELETE " in i for i in ids)
 

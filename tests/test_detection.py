@@ -45,7 +45,10 @@ EXPECTED: dict[str, frozenset[str]] = {
         "cors.wildcard_with_credentials": {"test_wildcard_origin_is_never_combined_with_credentials"},
         "cors.no_headers_on_error": {"test_gateway_error_carries_cors_headers"},
         "cors.authorizer_guards_preflight": {"test_preflight_is_not_blocked_by_the_authorizer"},
-        "validation.validator_off": {"test_invalid_body_is_rejected", "test_missing_required_parameter_is_rejected"},
+        "validation.validator_off": {
+            "test_invalid_body_is_rejected",
+            "test_missing_required_parameter_is_rejected",
+        },
         "validation.ignore_required": {"test_invalid_body_is_rejected"},
         "validation.ignore_types": {"test_invalid_body_is_rejected"},
         "validation.ignore_required_params": {"test_missing_required_parameter_is_rejected"},

@@ -86,7 +86,9 @@ def test_without_a_signing_key_the_key_variants_are_skipped_with_the_reason(
     )
     ready = {**env, "SG_PORTAL_BEARER": factory.valid(scopes)}
     portal_only = re.sub(
-        r'signing_key_file = "[^"]+portal[^"]+"[^\n]*\nkid = "[^"]+"', 'bearer_token_env = "SG_PORTAL_BEARER"', text
+        r'signing_key_file = "[^"]+portal[^"]+"[^\n]*\nkid = "[^"]+"',
+        'bearer_token_env = "SG_PORTAL_BEARER"',
+        text,
     )
     stripped = path.with_name("remote-bearer.toml")
     stripped.write_text(portal_only)

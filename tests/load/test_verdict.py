@@ -21,8 +21,11 @@ def _sends(streams: list[tuple[str, tuple[str, ...], str | None, int, float, flo
     """(group, buckets, quota, count, rps, offset) streams -> planned sends."""
     out: list[Send] = []
     for group, buckets, quota, n, rps, offset in streams:
-        out += [Send(0, "api.sc", offset + i / rps, "GET", "http://127.0.0.1:1/x", group, "none", buckets, quota,
-                     None, group) for i in range(n)]  # fmt: skip
+        url = "http://127.0.0.1:1/x"
+        out += [
+            Send(0, "api.sc", offset + i / rps, "GET", url, group, "none", buckets, quota, None, group)
+            for i in range(n)
+        ]
     out.sort(key=lambda s: s.at)
     return [replace(s, index=i) for i, s in enumerate(out)]
 
@@ -163,6 +166,15 @@ def test_a_driver_that_fell_behind_is_inconclusive_never_pass() -> None:
     verdict = judge(_scenario(BURST), sends, _gateway(sends, BURST, late_s=0.05), TOL, True, EPOCH)
     assert verdict.status == "inconclusive"
     assert "driver fell short" in verdict.reasons[0]
+
+
+def test_one_late_send_in_a_small_scenario_does_not_decide() -> None:
+    sends = _sends([("GET /a", ("r",), None, 50, 100, 0.0)])
+    obs = _gateway(sends, BURST)
+    obs[7] = replace(obs[7], sent=(obs[7].sent or 0) + 0.05)
+    assert judge(_scenario(BURST), sends, obs, TOL, True, EPOCH).status == "pass"
+    obs[9] = replace(obs[9], sent=(obs[9].sent or 0) + 0.05)
+    assert judge(_scenario(BURST), sends, obs, TOL, True, EPOCH).status == "inconclusive"
 
 
 def test_dropped_sends_are_inconclusive() -> None:

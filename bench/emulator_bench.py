@@ -1,0 +1,181 @@
+"""Emulator throughput vs a bare ASGI hello-world on the same server stack (uvicorn httptools, uvloop).
+
+Run from the repo root:  .venv/bin/python bench/emulator_bench.py [--seconds 5] [--connections 32]
+
+Method: both servers run as separate processes (one uvicorn worker each, no access log) on
+127.0.0.1, measured one after the other in the same run for the same duration. The emulator serves
+`GET /portal/appointments` with a valid JWT (RS256, the stage's test issuer) from a copy of
+stages/local.toml whose portal throttle and account limits are raised so nothing is throttled.
+Load: wrk (Debian package; installed here with apt-get if missing and allowed) or, failing that,
+a Python keep-alive load generator in a separate process. Prints req/s, p50, p99 and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+async def hello_app(scope: dict, receive, send) -> None:  # noqa: ANN001
+    """The baseline: the smallest ASGI app that answers 200 JSON."""
+    if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+        return
+    await receive()
+    body = b'{"hello":"world"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _bench_stage(directory: str) -> str:
+    """stages/local.toml with the portal's stage and account limits raised (no 429 during the run)."""
+    with open(os.path.join(ROOT, "stages", "local.toml"), encoding="utf-8") as handle:
+        text = handle.read()
+    text = text.replace(
+        "[apis.portal.throttle]\nrate = 100\nburst = 200",
+        "[apis.portal.throttle]\nrate = 1000000\nburst = 1000000",
+    )
+    text = text.replace(
+        'stage_name = "$default"', 'stage_name = "$default"\naccount_rate = 1000000\naccount_burst = 1000000'
+    )
+    path = os.path.join(directory, "bench.toml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def _wait_ready(url: str, deadline_s: float = 10.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} not ready")
+
+
+def _ensure_wrk() -> str | None:
+    found = shutil.which("wrk")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True, timeout=300, check=False)
+    return shutil.which("wrk")
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: int, connections: int) -> dict:
+    command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(bad.group(1)) if bad else 0}
+
+
+def run_python(url: str, headers: dict[str, str], seconds: int, connections: int) -> dict:
+    """Fallback: bench/_pyload.py in its own process (keep-alive connections, asyncio)."""
+    import json
+
+    command = [sys.executable, os.path.join(ROOT, "bench", "_pyload.py"), url, str(seconds), str(connections)]
+    env = dict(os.environ, BENCH_HEADERS=json.dumps(headers))
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, env=env).stdout
+    return json.loads(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--python-load", action="store_true", help="use the Python load generator even if wrk exists"
+    )
+    args = parser.parse_args()
+
+    from fixtures.emulator.runner import free_port, start_emulator
+    from fixtures.tokens import TokenFactory
+
+    wrk = None if args.python_load else _ensure_wrk()
+    load = "wrk (-t2)" if wrk else "Python asyncio keep-alive generator (bench/_pyload.py, separate process)"
+
+    def measure(url: str, headers: dict[str, str]) -> dict:
+        if wrk:
+            return run_wrk(wrk, url, headers, args.seconds, args.connections)
+        return run_python(url, headers, args.seconds, args.connections)
+
+    port = free_port()
+    hello = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "emulator_bench:hello_app",
+            "--app-dir",
+            os.path.join(ROOT, "bench"),
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/")
+        baseline = measure(f"http://127.0.0.1:{port}/", {})
+    finally:
+        hello.terminate()
+        hello.wait(10)
+
+    with tempfile.TemporaryDirectory() as tmp, start_emulator(_bench_stage(tmp), access_log=False) as emu:
+        api = emu.stage.api("portal")
+        jwt = api.contract().authorizers["clinic-cognito"]
+        key = api.credentials.signing_key
+        token = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience).valid(["appointments/read"])
+        url = emu.base_url_for("portal") + "/appointments"
+        emulator = measure(url, {"Authorization": f"Bearer {token}"})
+
+    ratio = emulator["rps"] / baseline["rps"] if baseline["rps"] else 0.0
+    print(
+        f"method: {load}, {args.connections} connections, {args.seconds} s per server, 127.0.0.1, "
+        f"uvicorn --http httptools --loop uvloop, 1 worker, no access log; {os.cpu_count()} cores shared"
+    )
+    print(f"{'server':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, row in (
+        ("bare ASGI hello-world", baseline),
+        ("emulator GET /portal/appointments (JWT)", emulator),
+    ):
+        print(f"{name:<44} {row['rps']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {row['non2xx']:>8}")
+    print(f"ratio emulator/baseline: {ratio:.2f} (target >= 0.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
