@@ -64,10 +64,12 @@ def per_second_svg(samples: Sequence[SecondSample], title: str) -> str:
         y = y_of(value)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#e5e5e5"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
+    decimals = 1 if t1 - t0 < 5 else 0  # short scenarios: tenths, so labels do not repeat
     for i in range(6):  # x labels in seconds
         t = t0 + (t1 - t0) * i / 5
         parts.append(
-            f'<text x="{x_of(t):.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">{t - t0:.0f}s</text>'
+            f'<text x="{x_of(t):.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
+            f"{t - t0:.{decimals}f}s</text>"
         )
     parts.append(
         f'<text x="14" y="{TOP + plot_h / 2:.0f}" transform="rotate(-90 14 {TOP + plot_h / 2:.0f})" '

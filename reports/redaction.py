@@ -72,7 +72,7 @@ def stage_secrets(stage: StageConfig) -> tuple[str, ...]:
 
 def sweep(root: Path, redactor: TextRedactor) -> list[str]:
     """Redact every text file under root in place; returns the files that had to change."""
-    changed = []
+    changed: list[str] = []
     if not root.is_dir():
         return changed
     for path in sorted(root.rglob("*")):
