@@ -123,7 +123,10 @@ def fit(
         return Fit(None, None, len(accepted_times), 0.0)
     first_rejected = rejected_times[0]
     lower_bound = sum(1 for t in accepted_times if t < first_rejected)
-    inside = [t for t in accepted_times if first_rejected < t <= rejected_times[-1]]
+    # Concurrent sends around the first rejection can reach the gateway in another order than
+    # they were sent: skip acceptances in the first tenth of the throttled span.
+    settle = first_rejected + 0.1 * (rejected_times[-1] - first_rejected)
+    inside = [t for t in accepted_times if settle < t <= rejected_times[-1]]
     window = inside[-1] - inside[0] if len(inside) >= 3 else 0.0
     rate = (len(inside) - 1) / window if window >= min_window_s else None
     basis = rate if rate is not None else rate_hint

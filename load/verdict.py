@@ -3,8 +3,10 @@
 The model replays the ACTUAL send times (not the planned ones). The gateway checked each request
 somewhere between its send and the end of its response, so the model is replayed at both ends and
 the observed count must fall in that band widened by the stage's tolerance. Inconclusive (never
-pass) when the driver fell short (dropped or late sends over the stage's threshold), when the stage
-could not be reached, or when requests were refused for reasons other than throttling.
+pass) when the stage could not be reached or requests were refused for reasons other than
+throttling (then no comparison counts), and when the driver fell short (dropped or late sends over
+the stage's threshold) and nothing failed: a disagreement with the replay of the actual send
+times is a failure even from a late driver, but agreement proves little when the plan was missed.
 """
 
 from __future__ import annotations
@@ -93,11 +95,12 @@ def judge(
             statuses[str(o.status)] = statuses.get(str(o.status), 0) + 1
     late_share = (dropped + late) / offered if offered else 1.0
     allowed_short = max(1.0, tolerance.max_late_share * offered)  # one stray send never decides
-    inconclusive: list[str] = []
+    inconclusive: list[str] = []  # the model comparison is meaningless: never pass, never fail
+    shortfall: list[str] = []  # the scenario's intent was not met: never pass, but a fail stands
     if offered == 0 or statuses.get("0", 0) > sent / 2:
         inconclusive.append(f"stage unreachable: {statuses.get('0', 0)} of {sent} requests got no response")
     if dropped + late > allowed_short:
-        inconclusive.append(
+        shortfall.append(
             f"driver fell short: {dropped} dropped and {late} late (> {tolerance.late_ms:g} ms) of {offered} "
             f"({late_share:.1%} > {tolerance.max_late_share:.1%})"
         )
@@ -126,7 +129,7 @@ def judge(
         exp_early = sum(1 for i in idx if early[i] == "accepted")
         exp_late = sum(1 for i in idx if late_model[i] == "accepted")
         lo, hi = min(exp_early, exp_late), max(exp_early, exp_late)
-        tol = tolerance.accepted_abs + tolerance.accepted_rel * len(idx)
+        tol = max(tolerance.accepted_abs, tolerance.accepted_rel * len(idx))  # whichever is larger
         binding = scenario.limits.get(g_sends[0].buckets[0]) if g_sends and g_sends[0].buckets else None
         f = fit(
             [usable[i][1].sent or 0.0 for i in idx],
@@ -159,19 +162,25 @@ def judge(
             )
         if name in scenario.fit_rate and binding is not None:
             if f.rate is None:
-                inconclusive.append(f"{name}: throttling too short ({f.saturated_s:.2f} s) to fit a rate")
+                shortfall.append(f"{name}: throttling too short ({f.saturated_s:.2f} s) to fit a rate")
             elif abs(f.rate / binding.rate - 1) > tolerance.rate_rel:
                 reasons.append(
                     f"{name}: fitted rate {f.rate:.1f}/s, configured {binding.rate:g}/s "
                     f"(> {tolerance.rate_rel:.0%} apart)"
                 )
 
-    status: Status = "fail" if reasons else "pass"
+    # The model replays the ACTUAL send times, so a disagreement is evidence even when the driver
+    # was late; a pass is not (the burst may not have been "at once"). Answers that never reached
+    # throttling (no response, 401...) make the comparison itself meaningless.
     if inconclusive:
-        status = "inconclusive"  # a run that fell short proves nothing either way
+        status: Status = "inconclusive"
+    elif reasons:
+        status = "fail"
+    else:
+        status = "inconclusive" if shortfall else "pass"
     return Judgement(
-        scenario.id, status, tuple(inconclusive + reasons), tuple(groups), offered, sent, dropped, late,
-        late_share, statuses, series(scenario, sends, obs, early, usable, epoch),
+        scenario.id, status, tuple(inconclusive + reasons + shortfall), tuple(groups), offered, sent,
+        dropped, late, late_share, statuses, series(scenario, sends, obs, early, usable, epoch),
     )  # fmt: skip
 
 

@@ -272,8 +272,10 @@ def test_integration_timeout_503(key_file: str) -> None:
 
 
 def test_fault_handler_crash_200(key_file: str) -> None:
-    resp = Env(key_file, faults=["shape.handler_crash_200"]).send("GET", "/crash")
+    env = Env(key_file, faults=["shape.handler_crash_200"])
+    resp = env.send("GET", "/crash")
     assert resp.status == 200 and json.loads(resp.body)["errorType"] == "ValueError"
+    assert env.send("GET", "/bad").status == 200  # a malformed answer too
 
 
 # ---- bypass faults (each with its control) ------------------------------------------------------------

@@ -325,3 +325,22 @@ def test_quota_a_exhausted_while_quota_b_served() -> None:
     assert header(over, "x-amzn-ErrorType") == "LimitExceededException"
     assert [get(keys["quota-b"]).status for _ in range(5)] == [200] * 5
     assert get(keys["disabled-key"]).status == 403
+
+
+def test_api_key_source_authorizer_uses_usage_identifier_key() -> None:
+    """DOCS api-key-source AUTHORIZER: the key comes from the authorizer's usageIdentifierKey."""
+
+    def authorizer(event: dict, context: Any) -> dict:
+        answer = _token_authorizer(event, context)
+        answer["usageIdentifierKey"] = (
+            "good-key-000000000001" if "good" in event["authorizationToken"] else "x"
+        )
+        return answer
+
+    routes = (kit.route("GET", "/reports", function="appts", authorizer="tok", version="1.0", api_key=True),)
+    contract = kit.contract("rest", routes, authorizers={"tok": TOKEN}, api_key_source="AUTHORIZER")
+    handlers = {"appts": kit.json_handler(), "tok-fn": authorizer}
+    app = kit.app(kit.gateway(kit.api("partner", "rest", plans=PLANS), contract, handlers))
+    ok = kit.send(app, "GET", "/partner/v1/reports", headers=[("Authorization", "allow-good")])
+    bad = kit.send(app, "GET", "/partner/v1/reports", headers=[("Authorization", "allow-other")])
+    assert (ok.status, bad.status) == (200, 403)

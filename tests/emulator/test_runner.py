@@ -29,10 +29,20 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, M
         return err.code, err.read(), err.headers
 
 
+def private_stage(directory) -> str:
+    """stages/local.toml with the issuer keys in `directory` (runs elsewhere keep their own keys)."""
+    with open(os.path.join(ROOT, "stages", "local.toml"), encoding="utf-8") as handle:
+        text = handle.read().replace('"out/local/issuer/', f'"{directory}/')
+    path = os.path.join(str(directory), "local.toml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory):
-    log = str(tmp_path_factory.mktemp("emu") / "emulator.log")
-    with start_emulator("stages/local.toml", log_path=log) as running:
+    directory = tmp_path_factory.mktemp("emu")
+    with start_emulator(private_stage(directory), log_path=str(directory / "emulator.log")) as running:
         yield running
     assert running.process.poll() is not None  # stopped, no orphan
 
@@ -75,9 +85,8 @@ def test_access_log_reaches_the_log_file(emulator) -> None:
 
 
 def test_fault_reaches_the_subprocess(tmp_path) -> None:
-    with start_emulator(
-        "stages/local.toml", faults=["routing.unknown_route_200"], log_path=str(tmp_path / "l")
-    ) as emu:
+    stage = private_stage(tmp_path)
+    with start_emulator(stage, faults=["routing.unknown_route_200"], log_path=str(tmp_path / "l")) as emu:
         status, _, _ = _get(emu.base_url_for("portal") + "/no/such/route")
     assert status == 200
 
@@ -105,4 +114,4 @@ def test_cli_bad_stage_is_one_line_exit_2() -> None:
 
 def test_runner_failure_reports_log_tail(tmp_path) -> None:
     with pytest.raises(RuntimeError, match="log tail"):
-        start_emulator("stages/local.toml", faults=["no.such_fault"], log_path=str(tmp_path / "l"))
+        start_emulator(private_stage(tmp_path), faults=["no.such_fault"], log_path=str(tmp_path / "l"))

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
 
 from fixtures.emulator.accesslog import AccessLog
 from fixtures.emulator.asgi_client import header
-from fixtures.emulator.server import App, Mount, base_path_of
+from fixtures.emulator.invoke import Invoker
+from fixtures.emulator.server import App, Mount, base_path_of, build_mounts
 from fixtures.emulator.wire import Request
-from fixtures.tokens import ensure_signing_key, jwks
+from fixtures.stage import SigningKey, load_stage
+from fixtures.tokens import TokenFactory, ensure_signing_key, jwks
 
 from . import _kit as kit
 
@@ -107,6 +112,7 @@ def test_access_log_line_per_request(app: App, tmp_path) -> None:
 def test_invalid_utf8_is_400_and_server_keeps_serving(app: App, path: bytes, query: bytes) -> None:
     resp = kit.send(app, "GET", path, query=query)
     assert resp.status == 400
+    assert header(resp, "apigw-requestid") or header(resp, "x-amzn-RequestId")
     assert kit.send(app, "GET", "/portal/health").status == 200
 
 
@@ -151,3 +157,83 @@ def test_lifespan_startup_and_shutdown(app: App) -> None:
 
     asyncio.run(app({"type": "lifespan"}, receive, send))
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def _local_app(tmp_path, faults: frozenset[str]) -> tuple[App, str]:
+    """The local stage's APIs in-process (real contracts and clinic handlers), with a private issuer key."""
+    stage = load_stage("local").with_port(8000)
+    key = str(tmp_path / "portal.pem")
+    ensure_signing_key(key)
+    portal = stage.api("portal")
+    signing = SigningKey(key, portal.credentials.signing_key.kid)
+    portal = dataclasses.replace(
+        portal, credentials=dataclasses.replace(portal.credentials, signing_key=signing)
+    )
+    stage = dataclasses.replace(stage, apis=(portal,))
+    jwt = portal.contract().authorizers["clinic-cognito"]
+    token = TokenFactory(key, signing.kid, jwt.issuer, jwt.audience).valid(["appointments/write"])
+    return App(build_mounts(stage, faults)), token
+
+
+def test_handler_fault_reaches_make_handlers(tmp_path) -> None:
+    """handler.skip_body_validation is passed to make_handlers: an invalid body is accepted."""
+    bad = json.dumps({"clinic_id": "c1"}).encode()  # patient_id and datetime missing
+    for faults, expected in ((frozenset(), 400), (frozenset({"handler.skip_body_validation"}), 201)):
+        app, token = _local_app(tmp_path, faults)
+        headers = [("Authorization", f"Bearer {token}"), ("Content-Type", "application/json")]
+        resp = kit.send(app, "POST", "/portal/appointments", headers=headers, body=bad)
+        assert resp.status // 100 == expected // 100, (faults, resp.status, resp.body)
+
+
+# ---- the handler invoker: thread pool with timeout, inline once proven fast ------------------------------
+
+
+def _invoke_many(invoker: Invoker, handler: Any, times: int, timeout_s: float = 1.0) -> list[Any]:
+    async def run() -> list[Any]:
+        return [await invoker(handler, {}, None, timeout_s) for _ in range(times)]
+
+    return asyncio.run(run())
+
+
+def test_fast_handler_goes_inline_after_probation() -> None:
+    invoker = Invoker()
+    seen: list[str] = []
+
+    def fast(event: dict, context: Any) -> str:
+        seen.append(threading.current_thread().name)
+        return "ok"
+
+    assert _invoke_many(invoker, fast, Invoker.PROBATION + 3) == ["ok"] * (Invoker.PROBATION + 3)
+    assert all(name.startswith("lambda") for name in seen[: Invoker.PROBATION])  # probation: the pool
+    assert seen[-1] == threading.main_thread().name  # then inline on the loop
+    invoker.close()
+
+
+def test_sleeping_handler_stays_in_the_pool_and_times_out() -> None:
+    invoker = Invoker()
+
+    def sleepy(event: dict, context: Any) -> str:
+        time.sleep(0.06)  # no CPU, but more than PROBATION_WALL_S of wall time
+        return "late"
+
+    _invoke_many(invoker, sleepy, Invoker.PROBATION + 1)
+    with pytest.raises(TimeoutError):
+        _invoke_many(invoker, sleepy, 1, timeout_s=0.01)
+    invoker.close()
+
+
+def test_inline_handler_turning_slow_is_demoted() -> None:
+    invoker = Invoker()
+    delay = [0.0]
+
+    def variable(event: dict, context: Any) -> str:
+        time.sleep(delay[0])
+        return threading.current_thread().name
+
+    _invoke_many(invoker, variable, Invoker.PROBATION + 1)
+    delay[0] = Invoker.SLOW_S * 2
+    first, second = _invoke_many(invoker, variable, Invoker.SLOW_STRIKES)
+    assert first == threading.main_thread().name  # one late call alone does not demote
+    assert second == threading.main_thread().name
+    assert _invoke_many(invoker, variable, 1)[0].startswith("lambda")  # demoted: back to the pool
+    invoker.close()

@@ -103,3 +103,15 @@ def test_fit_of_a_doubled_burst_is_detected() -> None:
     times = _times(500, 5000) + _times(800, 200, 0.1)
     result = fit(times, _accepted(times, Limit(100, 400)), rate_hint=100)
     assert result.burst == pytest.approx(400, rel=0.05)
+
+
+def test_fit_is_not_fooled_by_reordered_sends_around_the_first_rejection() -> None:
+    """Burst sends reach the gateway out of order: a few acceptances follow the first rejection."""
+    times = _times(40, 500) + _times(50, 20, 0.08)
+    accepted = _accepted(times, Limit(10, 20))
+    # Swap send times of the last burst acceptances with the first rejections (as seen client-side).
+    swapped = times[:]
+    swapped[17], swapped[22] = times[22], times[17]
+    swapped[18], swapped[23] = times[23], times[18]
+    result = fit(swapped, accepted)
+    assert result.rate == pytest.approx(10, rel=0.05)
