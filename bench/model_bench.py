@@ -53,7 +53,8 @@ def main() -> None:
     for n in range(args.runs):
         results, wall, code = run_once(args.locust_arg)
         print(f"\nrun {n + 1}: wall {wall:.1f} s, exit code {code}")
-        head = f"{'scenario':<24} {'group':<24} {'verdict':<12} {'observed':>8} {'model':>6} {'apart':>7} "
+        head = f"{'scenario':<24} {'group':<24} {'verdict':<12} {'late':>6} "
+        head += f"{'observed':>8} {'model':>6} {'apart':>7} "
         print(head + f"{'fit rate':>9} {'conf':>6} {'apart':>7} {'fit burst':>9} {'conf':>6} {'apart':>7}")
         for r in results:
             for g in r["groups"]:
@@ -61,7 +62,8 @@ def main() -> None:
                 apart = abs(g["accepted"] - model) / model if model else 0.0
                 worst_model = max(worst_model, apart)
                 line = (
-                    f"{r['id']:<24} {g['name'][:24]:<24} {r['verdict']:<12} {g['accepted']:>8} {model:>6} "
+                    f"{r['id']:<24} {g['name'][:24]:<24} {r['verdict']:<12} {r['late_share']:>6.1%} "
+                    f"{g['accepted']:>8} {model:>6} "
                     f"{apart:>7.2%}"
                 )
                 if g["fitted_rate"] is not None:

@@ -6,13 +6,15 @@ A read-only API contributes no case on a route that writes (the positive control
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fixtures.contract import CognitoAuthorizer, Contract, JwtAuthorizer, LambdaAuthorizer, Parameter, Route
+from fixtures.errors import ConfigError
 from fixtures.payloads import JSON, InvalidBody, invalid_bodies, valid_body
-from fixtures.stage import ApiConfig, ApiKey, StageConfig
+from fixtures.stage import ApiConfig, ApiKey, FailureProbe, StageConfig
 
 # Methods a client can call on a path (ANY/$default are expanded to nothing: no concrete method).
 CONCRETE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -326,6 +328,58 @@ def override_cases(api: ApiConfig, contract: Contract) -> list[OverrideCase]:
     return out
 
 
+@dataclass(frozen=True)
+class ProbeCase:
+    """The stage's failure probe on one route, and the route whose ordinary request is its control."""
+
+    case: RouteCase  # the probe's route
+    probe: FailureProbe
+    control: Route  # the same route with the ordinary samples; another route for a dedicated probe route
+
+    @property
+    def id(self) -> str:
+        return self.case.id
+
+
+_PATH_PARAM = re.compile(r"\{([^}+]+)\+?\}")
+
+
+def fill_path(path: str, params: Mapping[str, str]) -> str:
+    """The route path with the given parameters filled in (the others stay as {name})."""
+    return _PATH_PARAM.sub(lambda m: params.get(m.group(1), m.group(0)), path)
+
+
+def _probe_error(api: ApiConfig, key: str, problem: str) -> ConfigError:
+    # The file is filled in by cases(), which knows the stage file.
+    return ConfigError("", f"apis.{api.name}.samples.failure_probe.{key}", problem)
+
+
+def probe_cases(api: ApiConfig, contract: Contract) -> list[ProbeCase]:
+    """The API's failure probe, if the stage declares one (no probe, no case)."""
+    probe = api.samples.failure_probe
+    if probe is None:
+        return []
+    routes = _routes(api, contract)
+    found = next((c for c in routes if c.route.route_key == probe.route_key), None)
+    if found is None:
+        if any(r.route_key == probe.route_key and r.method in CONCRETE_METHODS for r in contract.routes):
+            return []  # a writing route of a read-only API: its control would create data
+        raise _probe_error(api, "route", f"{probe.route_key} is not a route of the contract")
+    unknown = sorted(set(probe.path_params) - set(_PATH_PARAM.findall(found.route.path)))
+    if unknown:
+        raise _probe_error(api, "path_params", f"{unknown[0]} is not a parameter of {found.route.path}")
+    return [ProbeCase(found, probe, _probe_control(found.route, probe, routes))]
+
+
+def _probe_control(route: Route, probe: FailureProbe, routes: list[RouteCase]) -> Route:
+    """The same route when the probe changes an input; for a dedicated probe route, a sibling route."""
+    if probe.changes_input:
+        return route
+    others = [c.route for c in routes if c.route is not route and not c.route.writes]
+    same_auth = [r for r in others if r.authorizer == route.authorizer]
+    return next(iter(same_auth or others), route)
+
+
 def apis(api: ApiConfig, contract: Contract) -> list[ApiCase]:
     return [ApiCase(api.name, contract.flavor)]
 
@@ -354,10 +408,16 @@ BUILDERS: dict[str, Callable[[ApiConfig, Contract], list[Any]]] = {
     "protected_get_route": protected_get_routes,
     "fixed_method_route": fixed_method_routes,
     "override_case": override_cases,
+    "failure_probe": probe_cases,
 }
 
 
 def cases(name: str, stage: StageConfig, contracts: Mapping[str, Contract]) -> list[Any]:
     """All cases of one kind over every API of the stage."""
     builder = BUILDERS[name]
-    return [case for api in stage.apis for case in builder(api, contracts[api.name])]
+    try:
+        return [case for api in stage.apis for case in builder(api, contracts[api.name])]
+    except ConfigError as exc:
+        if exc.file:
+            raise
+        raise ConfigError(stage.path, exc.where, exc.problem) from None

@@ -5,13 +5,15 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-r
 
 from __future__ import annotations
 
+import dataclasses
+
 import jsonschema
 
-from conformance.catalog import ApiCase, RouteCase
+from conformance.catalog import ApiCase, ProbeCase, RouteCase, fill_path
 from conformance.expect import Check
 from conformance.session import Suite, api_of
-from conformance.support import ApiUnderTest
-from fixtures.behaviour import REQUEST_ID_HEADERS, Kind
+from conformance.support import ApiUnderTest, RequestSpec
+from fixtures.behaviour import REQUEST_ID_HEADERS, Kind, answer, asserted
 from fixtures.contract import ResponseSpec, Route
 from fixtures.http import Exchange
 
@@ -85,3 +87,36 @@ def test_response_has_request_id(suite: Suite, check: Check, any_route: RouteCas
         missing = [h for h in REQUEST_ID_HEADERS[api.flavor] if not exchange.header(h)]
         if missing:
             check.fail(exchange, f"request-id header(s) {', '.join(missing)}")
+
+
+def _probe_request(api: ApiUnderTest, case: ProbeCase) -> RequestSpec:
+    """The route's valid request (credentials included) with the failure probe's inputs applied."""
+    route, probe = case.case.route, case.probe
+    spec = api.valid_request(route)
+    path = api.path_for(dataclasses.replace(route, path=fill_path(route.path, probe.path_params)))
+    spec = dataclasses.replace(spec, path=path, query={**spec.query, **probe.query})
+    return spec.merge_headers(dict(probe.headers))
+
+
+def test_integration_failure_answers_5xx(suite: Suite, check: Check, failure_probe: ProbeCase) -> None:
+    """A failing integration gets the gateway's own 5xx (HTTP API 500, REST 502), never a 2xx.
+
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
+    """
+    api = api_of(suite, failure_probe)
+    check.control(api, failure_probe.control)  # the stage serves the route when nothing fails
+    exchange = api.send(_probe_request(api, failure_probe))
+    status = answer(api.flavor, Kind.INTEGRATION_ERROR).status
+    if exchange.status < 500:
+        check.fail(
+            exchange,
+            f"{status} from the gateway for the failure probe on {failure_probe.case.route.route_key}; a "
+            f"{exchange.status} means the function's failure was passed on as an answer, or the probe "
+            "no longer makes the function fail (samples.failure_probe in the stage file)",
+            status,
+        )
+    check.rejected(api, exchange, Kind.INTEGRATION_ERROR)
+    if asserted(api.flavor, Kind.INTEGRATION_ERROR, api.embedded):
+        missing = [h for h in REQUEST_ID_HEADERS[api.flavor] if not exchange.header(h)]
+        if missing:
+            check.fail(exchange, f"{status} with request-id header(s) {', '.join(missing)}", status)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import gevent
 from gevent.pool import Group
 
-from load.records import Observation, Send, classify_body
+from load.records import BodyKind, Observation, Send, classify_body
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class ArrivalDriver:
             headers.setdefault("Content-Type", "application/json")
         sent = self._clock()
         status = 0
-        kind = "none"
+        kind: BodyKind = "none"
         try:
             with self._client.request(  # type: ignore[attr-defined]
                 send.method,
@@ -97,7 +97,7 @@ class ArrivalDriver:
         latency = self._clock() - sent
         self._results[send.index] = Observation(
             send.index, due, sent, latency, status, kind, self._config.worker
-        )  # type: ignore[arg-type]
+        )
 
 
 def shard(sends: Sequence[Send], index: int, count: int) -> list[Send]:

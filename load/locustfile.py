@@ -155,7 +155,7 @@ class StagegateShape(LoadTestShape):
     """One user per process until the run is judged (or its deadline passes)."""
 
     def tick(self):  # type: ignore[no-untyped-def]
-        ctl: Controller | None = getattr(self.runner.environment, "stagegate", None)
+        ctl: Controller | None = getattr(getattr(self.runner, "environment", None), "stagegate", None)
         if ctl is None or ctl.finished:
             return None
         if ctl.deadline is not None and time.time() > ctl.deadline:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +52,10 @@ def bench_run(host: str, rps: float, seconds: float) -> Run:
     return Run((scenario,), sends, seconds)
 
 
+def _replacement(path: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: f'{match.group(1)}"{path}"'
+
+
 def private_stage_copy(stage: StageConfig, folder: str) -> str:
     """The embedded stage file with per-run signing-key paths (other runs regenerate the shared ones)."""
     with open(stage.path, encoding="utf-8") as handle:
@@ -67,11 +72,7 @@ def private_stage_copy(stage: StageConfig, folder: str) -> str:
             continue
         end = text.find("\n[", start + len(section))
         end = len(text) if end < 0 else end
-        text = (
-            text[:start]
-            + pattern.sub(lambda m, own=own: f'{m.group(1)}"{own}"', text[start:end], 1)
-            + text[end:]
-        )
+        text = text[:start] + pattern.sub(_replacement(own), text[start:end], 1) + text[end:]
     path = os.path.join(folder, os.path.basename(stage.path))
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -148,7 +148,9 @@ def judge(
         if name in scenario.no_throttle and thr + quo > allowance:
             reasons.append(f"{name}: {thr + quo} answered 429 where none may be (throttles too early)")
         if name in scenario.quota_exact:
-            quota = next((scenario.quotas[s.quota] for s in g_sends if s.quota in scenario.quotas), None)
+            quota = next(
+                (scenario.quotas[s.quota] for s in g_sends if s.quota and s.quota in scenario.quotas), None
+            )
             slack = 0 if embedded else tolerance.accepted_abs
             if quota is not None and abs(acc - quota) > slack:
                 reasons.append(f"{name}: {acc} accepted, the quota is exactly {quota}")

@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft4Validator
 
 from fixtures.clinic import partner_handlers, portal_handlers
+from fixtures.clinic.models import CRASH_PROBE_ID, SEED_ID, ProbeCrash
 from fixtures.contract import Contract, load_contract
 from fixtures.emulator.lambda_context import LambdaContext
 
@@ -224,6 +225,14 @@ def test_clinic_with_malformed_id_is_404() -> None:
     assert (result["statusCode"], payload(result)) == (404, {"message": "Clinic not found"})
 
 
+def test_clinic_failure_probe_id_makes_the_handler_raise() -> None:
+    handler = portal_handlers.make_handlers()["clinic-clinics"]
+    with pytest.raises(ProbeCrash, match="failure probe"):
+        handler(v2("GET /clinics/{id}", path_id=CRASH_PROBE_ID), ctx())
+    # Positive control: an ordinary id on the same function still answers.
+    assert handler(v2("GET /clinics/{id}", path_id="crash-probe-2"), ctx())["statusCode"] == 200
+
+
 def test_transcribe_accepts_a_job(portal_contract: Contract) -> None:
     body = {"audio_url": "https://recordings.clinic.com/c.wav", "language": "en-US"}
     result = portal_handlers.make_handlers()["clinic-transcribe"](
@@ -340,6 +349,14 @@ def test_partner_get_by_id(partner_contract: Contract) -> None:
     missing = handler(v1("GET", "/appointments/{id}", path_id="appt-404"), ctx())
     assert (missing["statusCode"], payload(missing)) == (404, {"message": "Appointment not found"})
     assert_matches(partner_contract, "GET /appointments/{id}", missing)
+
+
+def test_partner_failure_probe_id_makes_the_handler_raise() -> None:
+    handler = partner_handlers.make_handlers()["partner-appointments"]
+    with pytest.raises(ProbeCrash, match="failure probe"):
+        handler(v1("GET", "/appointments/{id}", path_id=CRASH_PROBE_ID), ctx())
+    # Positive control: the seeded appointment is still served by the same function.
+    assert handler(v1("GET", "/appointments/{id}", path_id=SEED_ID), ctx())["statusCode"] == 200
 
 
 def test_partner_reports_need_the_authorizer_context() -> None:

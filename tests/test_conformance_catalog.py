@@ -9,7 +9,7 @@ import pytest
 from conformance import catalog
 from conformance.plugin import load_expectations
 from fixtures.errors import ConfigError
-from fixtures.stage import StageConfig, load_stage
+from fixtures.stage import FailureProbe, StageConfig, load_stage
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,74 @@ def test_every_builder_yields_unique_ids(stage: StageConfig, contracts: dict) ->
     for name in catalog.BUILDERS:
         ids = _ids(name, stage, contracts)
         assert len(ids) == len(set(ids)), name
+
+
+def _with_probe(stage: StageConfig, api_name: str, probe: FailureProbe | None) -> StageConfig:
+    apis = tuple(
+        dataclasses.replace(a, samples=dataclasses.replace(a.samples, failure_probe=probe))
+        if a.name == api_name
+        else a
+        for a in stage.apis
+    )
+    return dataclasses.replace(stage, apis=apis)
+
+
+def test_failure_probes_become_one_case_per_api_with_the_same_route_as_control(
+    stage: StageConfig, contracts: dict
+) -> None:
+    found = catalog.cases("failure_probe", stage, contracts)
+    assert [c.id for c in found] == ["portal GET /clinics/{id}", "partner GET /appointments/{id}"]
+    assert all(c.control is c.case.route and c.probe.path_params == {"id": "crash-probe"} for c in found)
+
+
+def test_an_api_without_a_failure_probe_has_no_case(stage: StageConfig, contracts: dict) -> None:
+    without = _with_probe(stage, "partner", None)
+    assert _ids("failure_probe", without, contracts) == ["portal GET /clinics/{id}"]
+
+
+def test_a_dedicated_probe_route_is_controlled_by_a_sibling_route(
+    stage: StageConfig, contracts: dict
+) -> None:
+    probe = FailureProbe("GET /clinics/{id}")  # no input changed: the route itself is the probe
+    (case,) = [
+        c
+        for c in catalog.cases("failure_probe", _with_probe(stage, "portal", probe), contracts)
+        if c.case.api == "portal"
+    ]
+    assert case.control.route_key != "GET /clinics/{id}" and not case.control.writes
+    assert case.control.authorizer == case.case.route.authorizer
+
+
+@pytest.mark.parametrize(
+    ("probe", "expected"),
+    [
+        (FailureProbe("GET /no-such-route"), "failure_probe.route: GET /no-such-route is not a route"),
+        (FailureProbe("GET /clinics/{id}", {"clinic": "x"}), "failure_probe.path_params: clinic is not a"),
+    ],
+)
+def test_a_failure_probe_the_contract_cannot_serve_names_stage_file_and_key(
+    stage: StageConfig, contracts: dict, probe: FailureProbe, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        catalog.cases("failure_probe", _with_probe(stage, "portal", probe), contracts)
+    assert str(info.value).startswith(f"{stage.path}: apis.portal.samples.{expected}")
+
+
+def test_a_failure_probe_on_a_writing_route_of_a_read_only_api_has_no_case(
+    stage: StageConfig, contracts: dict
+) -> None:
+    probed = _with_probe(stage, "portal", FailureProbe("DELETE /appointments/{id}", {"id": "crash-probe"}))
+    read_only = dataclasses.replace(
+        probed, apis=tuple(dataclasses.replace(a, read_only=True) for a in probed.apis)
+    )
+    assert _ids("failure_probe", read_only, contracts) == ["partner GET /appointments/{id}"]
+
+
+def test_fill_path_fills_only_the_given_parameters() -> None:
+    assert (
+        catalog.fill_path("/clinics/{id}/{proxy+}", {"id": "crash-probe"}) == "/clinics/crash-probe/{proxy+}"
+    )
+    assert catalog.fill_path("/a/{proxy+}", {"proxy": "x/y"}) == "/a/x/y"
 
 
 def test_expectations_need_a_reason(tmp_path, monkeypatch) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from fixtures.errors import ConfigError
-from fixtures.stage import Limit, Secret, StageConfig, load_stage
+from fixtures.stage import FailureProbe, Limit, Secret, StageConfig, load_stage
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "stages"
@@ -129,6 +129,8 @@ def test_local_stage_loads_with_expected_values(root: pathlib.Path) -> None:
     assert portal.samples.query == {"GET /clinics/{id}": {"include_staff": "true"}}
     assert portal.load_allowed and not portal.read_only
     assert portal.tolerance.rate_rel == 0.05
+    assert portal.samples.failure_probe == FailureProbe("GET /clinics/{id}", {"id": "crash-probe"})
+    assert partner.samples.failure_probe == FailureProbe("GET /appointments/{id}", {"id": "crash-probe"})
 
 
 def test_stage_name_resolves_under_root_stages(root: pathlib.Path) -> None:
@@ -160,6 +162,28 @@ def test_embedded_base_loads_with_literal_secret_and_load_allowed(root: pathlib.
     assert api.load_allowed is True
     assert api.credentials.bearer_token is not None
     assert api.credentials.bearer_token.origin == "literal (embedded stage)"
+
+
+PROBE = '\n[apis.portal.samples.failure_probe]\nroute = "GET /clinics/{id}"\n'
+
+
+def test_failure_probe_is_optional_and_read_with_its_inputs(root: pathlib.Path) -> None:
+    assert (
+        load_stage(_write(root, REMOTE), root=str(root), environ=ENV).api("portal").samples.failure_probe
+        is None
+    )
+    text = REMOTE + PROBE + 'path_params = { id = "crash-probe" }\nquery = { mode = "fail" }\n'
+    text += '[apis.portal.samples.failure_probe.headers]\nX-Fail = "1"\n'
+    probe = load_stage(_write(root, text), root=str(root), environ=ENV).api("portal").samples.failure_probe
+    assert probe == FailureProbe(
+        "GET /clinics/{id}", {"id": "crash-probe"}, {"mode": "fail"}, {"X-Fail": "1"}
+    )
+    assert probe.changes_input
+    route_only = REMOTE + PROBE.replace("GET /clinics/{id}", "GET /_stagegate/crash")
+    probe = (
+        load_stage(_write(root, route_only), root=str(root), environ=ENV).api("portal").samples.failure_probe
+    )
+    assert probe is not None and probe.route_key == "GET /_stagegate/crash" and not probe.changes_input
 
 
 def test_environment_is_read_only_for_the_names_the_file_gives(root: pathlib.Path) -> None:
@@ -360,6 +384,31 @@ CASES = [
             'flavor = "http"', 'flavor = "http"\ncredentials = "T_PORTAL_TOKEN"'
         ),
         "apis.portal.credentials: expected a table, got a string",
+    ),
+    (
+        "unknown key in a failure probe",
+        lambda t: t + PROBE + 'path_param = { id = "crash-probe" }\n',
+        "apis.portal.samples.failure_probe.path_param: unknown key (did you mean 'path_params'?)",
+    ),
+    (
+        "failure probe route without method",
+        lambda t: t + PROBE.replace("GET /clinics", "/clinics"),
+        'apis.portal.samples.failure_probe.route: a failure probe names one route, "METHOD /path"',
+    ),
+    (
+        "failure probe on $default",
+        lambda t: t + PROBE.replace("GET /clinics/{id}", "$default"),
+        "apis.portal.samples.failure_probe.route: a failure probe names one route",
+    ),
+    (
+        "failure probe without route",
+        lambda t: t + '\n[apis.portal.samples.failure_probe]\npath_params = { id = "x" }\n',
+        "apis.portal.samples.failure_probe.route: required key is missing",
+    ),
+    (
+        "failure probe path param not a string",
+        lambda t: t + PROBE + "path_params = { id = 7 }\n",
+        "apis.portal.samples.failure_probe.path_params.id: expected a string",
     ),
     ("no apis", lambda t: 'name = "x"\n', "apis: required key is missing"),
     ("timeout not positive", lambda t: "timeout_s = 0\n" + t, "timeout_s: must be > 0"),

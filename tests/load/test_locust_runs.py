@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def _passing_run(
 
 
 @pytest.fixture(scope="module")
-def bare() -> str:
+def bare() -> Iterator[str]:
     port = bare_server.free_port()
     proc = bare_server.start(port, max_seconds=300)
     yield f"http://127.0.0.1:{port}"
@@ -164,7 +165,8 @@ def _distributed(out: Path, scen: list[str]) -> tuple[dict, int, str]:
     try:
         stdout, _ = master.communicate(timeout=150)
     finally:
-        for proc in (master, *workers):
+        procs: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = [master, *workers]
+        for proc in procs:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=10)
