@@ -156,7 +156,7 @@ class StagegateShape(LoadTestShape):
 
     def tick(self):  # type: ignore[no-untyped-def]
         ctl: Controller | None = getattr(getattr(self.runner, "environment", None), "stagegate", None)
-        if ctl is None or ctl.finished:
+        if ctl is None or ctl.finished or ctl.session is None:
             return None
         if ctl.deadline is not None and time.time() > ctl.deadline:
             ctl.finish()
@@ -181,6 +181,10 @@ def _init(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
         ctl.cleanup()
         print(f"stagegate: configuration error: {exc}", file=sys.stderr, flush=True)
         os._exit(2)  # before any traffic; Locust would otherwise carry on with no plan
+    except Exception as exc:  # noqa: BLE001 - e.g. the embedded emulator did not come up
+        ctl.cleanup()
+        print(f"stagegate: inconclusive, the stage could not be started or reached: {exc}", file=sys.stderr)
+        os._exit(3)
     assert ctl.session is not None
     StagegateUser.network_timeout = StagegateUser.connection_timeout = ctl.session.timeout_s
     if isinstance(runner, MasterRunner):

@@ -107,7 +107,12 @@ class Session:
             )
         emulator = None
         if stage.embedded and any("{port}" in api.base_url for api in stage.apis):
+            from fixtures.emulator.faults import known_faults
             from fixtures.emulator.runner import start_emulator
+
+            unknown = sorted(set(options.emulator_fault) - set(known_faults()))
+            if unknown:
+                raise ConfigError("--emulator-fault", ",".join(unknown), "unknown emulator fault")
 
             folder = os.path.join(options.out_dir, stage.name, "load", f"run-{os.getpid()}")
             copy = private_stage_copy(stage, folder)
