@@ -152,7 +152,7 @@ def test_remote_base_loads_with_defaults(root: pathlib.Path) -> None:
     assert portal.samples.bodies == {
         "POST /appointments": {"clinic_id": "c-1", "datetime": "2030-01-01T10:00:00Z"}
     }
-    assert stage.timeout_s == 10.0 and stage.deviations == {}
+    assert stage.timeout_s == 10.0
 
 
 def test_embedded_base_loads_with_literal_secret_and_load_allowed(root: pathlib.Path) -> None:
@@ -518,16 +518,13 @@ def test_with_port_leaves_a_remote_stage_unchanged(root: pathlib.Path) -> None:
     assert stage.with_port(8123).apis == stage.apis
 
 
-def test_deviations_and_default_route_key(root: pathlib.Path) -> None:
-    text = (
-        REMOTE.replace('routes."POST /calls/transcribe"', 'routes."$default"')
-        + '\n[deviations]\n"test_cors_preflight[portal GET /appointments]" = "CORS on the custom domain"\n'
-    )
+def test_default_route_key_and_deviations_live_elsewhere(root: pathlib.Path) -> None:
+    text = REMOTE.replace('routes."POST /calls/transcribe"', 'routes."$default"')
     stage = load_stage(_write(root, text), root=str(root), environ=ENV)
-    assert stage.deviations == {"test_cors_preflight[portal GET /appointments]": "CORS on the custom domain"}
     assert stage.api("portal").throttle.routes == {"$default": Limit(10.0, 20)}
-    bad = REMOTE + '\n[deviations]\n"test_x" = 3\n'
-    assert _error(root, bad).startswith("stages/t.toml: deviations.test_x: expected a string")
+    # Known deviations are conformance data (conformance/expectations/<stage>.toml), not stage data.
+    bad = REMOTE + '\n[deviations]\n"test_x" = "reason"\n'
+    assert _error(root, bad).startswith("stages/t.toml: deviations: unknown key")
 
 
 def test_local_stage_loads_by_name_from_the_repo() -> None:
