@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from conformance import catalog
+from conformance.catalog_records import sends_write
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig
@@ -29,17 +30,36 @@ PROBE_TIMEOUT_S = 3.0
 FAMILIES = ("auth", "api_keys", "validation", "cors", "shape", "routing")
 SEVERITY = {"auth": "critical", "api_keys": "critical", "routing": "critical", "cors": "normal"}
 SEVERITY_DEFAULT = "normal"
-# The read-only quick subset: one rule per family that needs no write.
+# The quick subset (`-m smoke`, the gate's choice for a read-only stage that forbids load): the
+# positive controls and a few cheap rejections per family, one request or two per case, no flood.
+# Only cases that send no writing request get the marker, whatever the stage.
 SMOKE_RULES = frozenset(
     {
+        # auth: controls, then the rejections that need no signing key
         "test_protected_route_accepts_valid_token",
-        "test_protected_route_rejects_missing_token",
+        "test_lambda_route_accepts_allowed_identity",
         "test_public_route_does_not_demand_auth",
+        "test_protected_route_rejects_missing_token",
+        "test_protected_route_rejects_alg_none_token",
+        "test_lambda_route_rejects_missing_identity",
+        # api_keys
+        "test_key_route_accepts_valid_api_key",
         "test_key_route_rejects_missing_api_key",
+        "test_key_route_rejects_unknown_api_key",
+        # validation (a required query/header parameter left out of a read)
+        "test_missing_required_parameter_is_rejected",
+        # routing
         "test_unknown_path_is_rejected",
+        "test_protected_route_not_reachable_via_trailing_slash",
+        "test_protected_route_not_reachable_via_head",
+        # cors
         "test_preflight_from_allowed_origin_is_allowed",
+        "test_preflight_is_not_blocked_by_the_authorizer",
+        "test_gateway_error_carries_cors_headers",
+        # shape
         "test_success_body_matches_response_schema",
         "test_response_has_request_id",
+        "test_unknown_path_error_has_gateway_envelope",
     }
 )
 
@@ -54,7 +74,18 @@ class Loaded:
     expectations: dict[str, str]
 
 
+@dataclass(frozen=True)
+class NoCase:
+    """Stands in for the cases of a rule this stage gives none; such items are deselected."""
+
+    @property
+    def id(self) -> str:
+        return "no-case"
+
+
+NO_CASE = NoCase()
 LOADED = pytest.StashKey[Loaded]()
+NO_CASE_RULES = pytest.StashKey[tuple[str, ...]]()
 
 
 def _collects_conformance(config: pytest.Config) -> bool:
@@ -109,7 +140,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     for name in catalog.BUILDERS:
         if name in metafunc.fixturenames:
-            cases = catalog.cases(name, loaded.stage, loaded.contracts)
+            # No case (no failure probe, no API-key route, every route writes on a read-only API):
+            # one placeholder item, deselected at collection instead of pytest's "empty parameter
+            # set" skip, which is noise on a real stage and an unexpected skip on the embedded one.
+            cases = catalog.cases(name, loaded.stage, loaded.contracts) or [NO_CASE]
             metafunc.parametrize(name, cases, ids=[c.id for c in cases], scope="function")
             return
 
@@ -131,16 +165,11 @@ def _api_of(case: Any) -> str | None:
     return getattr(inner, "api", None)
 
 
-def _writes(case: Any) -> bool:
-    inner = getattr(case, "case", case)
-    route = getattr(inner, "route", None)
-    return bool(route is not None and route.writes)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     loaded = config.stash.get(LOADED, None)
     if loaded is None:
         return
+    _deselect_rules_without_cases(config, items)
     seen: set[str] = set()
     for item in items:
         family = _family(item)
@@ -149,7 +178,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         rule = getattr(item, "originalname", item.name)
         case = _case_of(item)
         item.add_marker(getattr(pytest.mark, family))
-        writes = _writes(case)
+        writes = sends_write(case)
         if writes:
             item.add_marker(pytest.mark.writes)
         if rule in SMOKE_RULES and not writes:
@@ -173,6 +202,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             pytest.PytestConfigWarning(f"expectations for tests that do not exist: {', '.join(stale[:5])}"),
             stacklevel=2,
         )
+
+
+def _deselect_rules_without_cases(config: pytest.Config, items: list[pytest.Item]) -> None:
+    empty = [item for item in items if isinstance(_case_of(item), NoCase)]
+    if not empty:
+        return
+    config.stash[NO_CASE_RULES] = tuple(
+        dict.fromkeys(getattr(item, "originalname", item.name) for item in empty)
+    )
+    config.hook.pytest_deselected(items=empty)
+    items[:] = [item for item in items if not isinstance(_case_of(item), NoCase)]
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    """One line naming the rules that have no case on this stage (they are not run, not skipped)."""
+    rules = config.stash.get(NO_CASE_RULES, ())
+    if not rules:
+        return []
+    noun = "rule has" if len(rules) == 1 else "rules have"
+    return [f"stagegate: {len(rules)} {noun} no case on this stage: {', '.join(rules)}"]
 
 
 # --- session fixtures --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from conformance.catalog import json_schema, route_valid_body
+from conformance.catalog_requests import json_schema, route_valid_body
 from conformance.credentials import ApiCredentials
 from fixtures.contract import Contract, Route
 from fixtures.http import Exchange, HttpClient

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalog import RouteCase
+from conformance.catalog_records import RouteCase
 from conformance.credentials import Unavailable, header_name
 from conformance.expect import Check
 from conformance.session import Suite, api_of

@@ -1,6 +1,10 @@
 """Routing rules: unknown paths and methods are refused per flavour; no path or method variant
 reaches a protected route without credentials.
 
+Each bypass variant is its own rule, checked per protected route, after that route's positive
+control (valid credentials, canonical request) has succeeded: a stage that refuses everything
+proves nothing.
+
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conformance.catalog import CONCRETE_METHODS, ApiCase, OverrideCase, RouteCase
+from conformance.catalog_records import ApiCase, MethodCase, OverrideCase, RouteCase
 from conformance.expect import Check
 from conformance.session import Suite, api_of
 from conformance.support import ApiUnderTest
@@ -35,38 +39,37 @@ def test_unknown_path_is_rejected(suite: Suite, check: Check, api_case: ApiCase)
     check.rejected(api, api.client.send("GET", "/stagegate-no-such-route"), Kind.NOT_FOUND)
 
 
-def test_wrong_method_is_rejected(suite: Suite, check: Check, fixed_method_route: RouteCase) -> None:
-    any_route = fixed_method_route
-    api = api_of(suite, any_route)
-    defined = {r.method for r in api.contract.routes if r.path == any_route.route.path}
-    method = next(m for m in ("PATCH", *CONCRETE_METHODS) if m not in defined)
-    check.control(api, any_route.route)
-    spec = replace(api.valid_request(any_route.route), method=method)
+def test_wrong_method_is_rejected(suite: Suite, check: Check, wrong_method_case: MethodCase) -> None:
+    """A method the path does not define is refused (HTTP API 404, REST 403)."""
+    route = wrong_method_case.case.route
+    api = api_of(suite, wrong_method_case)
+    check.control(api, route)
+    spec = replace(api.valid_request(route), method=wrong_method_case.method)
     check.rejected(api, api.send(spec), Kind.NOT_FOUND)
 
 
-def test_protected_route_not_reachable_with_trailing_slash(
+def test_protected_route_not_reachable_via_trailing_slash(
     suite: Suite, check: Check, protected_route: RouteCase
 ) -> None:
     api = api_of(suite, protected_route)
     _variant(check, api, protected_route.route, api.path_for(protected_route.route) + "/")
 
 
-def test_protected_route_not_reachable_with_double_slash(
+def test_protected_route_not_reachable_via_double_slash(
     suite: Suite, check: Check, protected_route: RouteCase
 ) -> None:
     api = api_of(suite, protected_route)
     _variant(check, api, protected_route.route, "/" + api.path_for(protected_route.route))
 
 
-def test_protected_route_not_reachable_with_case_change(
+def test_protected_route_not_reachable_via_case_change(
     suite: Suite, check: Check, protected_route: RouteCase
 ) -> None:
     api = api_of(suite, protected_route)
     _variant(check, api, protected_route.route, _case_changed(api.path_for(protected_route.route)))
 
 
-def test_protected_route_not_reachable_with_encoded_slash(
+def test_protected_route_not_reachable_via_encoded_slash(
     suite: Suite, check: Check, protected_route: RouteCase
 ) -> None:
     api = api_of(suite, protected_route)
@@ -75,14 +78,14 @@ def test_protected_route_not_reachable_with_encoded_slash(
     _variant(check, api, protected_route.route, encoded)
 
 
-def test_protected_route_not_reachable_with_dot_segment(
+def test_protected_route_not_reachable_via_dot_segment(
     suite: Suite, check: Check, protected_route: RouteCase
 ) -> None:
     api = api_of(suite, protected_route)
     _variant(check, api, protected_route.route, "/." + api.path_for(protected_route.route))
 
 
-def test_protected_route_not_reachable_with_head(
+def test_protected_route_not_reachable_via_head(
     suite: Suite, check: Check, protected_get_route: RouteCase
 ) -> None:
     """HEAD on a protected GET route is protected like the GET."""
@@ -90,7 +93,9 @@ def test_protected_route_not_reachable_with_head(
     _variant(check, api, protected_get_route.route, api.path_for(protected_get_route.route), "HEAD")
 
 
-def test_method_override_cannot_escalate(suite: Suite, check: Check, override_case: OverrideCase) -> None:
+def test_protected_route_not_reachable_via_method_override(
+    suite: Suite, check: Check, override_case: OverrideCase
+) -> None:
     """X-HTTP-Method-Override naming a stronger route is refused or ignored, never served.
 
     The answer must be a rejection, or the sent route's own answer (a status it declares).

@@ -9,7 +9,8 @@ import dataclasses
 
 import jsonschema
 
-from conformance.catalog import ApiCase, ProbeCase, RouteCase, fill_path
+from conformance.catalog_probe import fill_path
+from conformance.catalog_records import ApiCase, ProbeCase, RouteCase
 from conformance.expect import Check
 from conformance.session import Suite, api_of
 from conformance.support import ApiUnderTest, RequestSpec

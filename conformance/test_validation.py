@@ -6,7 +6,7 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-
 
 from __future__ import annotations
 
-from conformance.catalog import BodyCase, ParamCase, RouteCase
+from conformance.catalog_records import BodyCase, ParamCase, RouteCase
 from conformance.expect import Check
 from conformance.session import Suite, api_of
 from conformance.support import ApiUnderTest

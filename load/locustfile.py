@@ -19,6 +19,7 @@ from gevent.event import Event
 from locust import LoadTestShape, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # locust puts only load/ on the path
@@ -48,6 +49,11 @@ def _options(parser) -> None:  # type: ignore[no-untyped-def]
     group.add_argument("--bench-rps", type=float, default=0.0, help="driver benchmark: rate against --host")
     group.add_argument("--bench-seconds", type=float, default=3.0, help="driver benchmark: duration")
     group.add_argument("--bench-out", default="", help="driver benchmark: JSON figures file")
+    group.add_argument(
+        "--progress-file",
+        default="",
+        help="JSON file rewritten at each scenario's start and end (for the gate)",
+    )
 
 
 class Controller:
@@ -63,6 +69,8 @@ class Controller:
         self.shards = 1
         self.finished = False
         self.deadline: float | None = None
+        self.follower: gevent.Greenlet | None = None
+        self.last_answer = 0.0  # when the last observations arrived (Locust's CSV must catch up)
 
     def prepare(self) -> None:
         """Master/local: load the stage, start the emulator if embedded, plan and guard the run."""
@@ -88,6 +96,7 @@ class Controller:
                     {**base, "epoch": epoch, "worker": i, "sends": rows},
                     client_id=client_id,
                 )
+            self.follower = gevent.spawn(self.follow)
             return
         session.epoch = time.time() + 1.0
         self.plan = {
@@ -97,6 +106,18 @@ class Controller:
             "sends": [send_to_row(s) for s in session.run.sends],
         }
         self.plan_ready.set()
+        self.follower = gevent.spawn(self.follow)
+
+    def follow(self) -> None:
+        """Rewrite the progress file at each scenario's start and last planned send."""
+        assert self.session is not None
+        for due, record in self.session.progress_marks():
+            wait = due - time.time()
+            if wait > 0:
+                gevent.sleep(wait)
+            if self.finished:
+                return
+            self.session.progress(record)
 
     def on_plan(self, msg, **_kw) -> None:  # type: ignore[no-untyped-def]
         self.plan = msg.data
@@ -107,6 +128,7 @@ class Controller:
 
     def collect(self, worker: int, rows: list) -> None:
         self.rows[worker] = rows
+        self.last_answer = time.time()
         if len(self.rows) >= self.shards:
             self.finish()
 
@@ -114,6 +136,8 @@ class Controller:
         if self.finished or self.session is None:
             return
         self.finished = True
+        if self.follower is not None:
+            self.follower.kill(block=False)
         merged = [observation_from_row(r) for rows in self.rows.values() for r in rows]
         self.session.judge_and_write(merged, missing_workers=self.shards - len(self.rows))
 
@@ -204,5 +228,8 @@ def _quitting(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
         return  # workers' stats are partial: only the master decides
     ctl.finish()
     ctl.cleanup()
+    if environment.parsed_options.csv_prefix and ctl.last_answer:
+        # Locust rewrites <prefix>_stats.csv once a second: let it write the final counts once more.
+        gevent.sleep(max(0.0, ctl.last_answer + CSV_STATS_INTERVAL_SEC + 0.2 - time.time()))
     session = ctl.session
     environment.process_exit_code = 3 if session is None or session.exit_code is None else session.exit_code

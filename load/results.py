@@ -13,6 +13,12 @@ from load.verdict import Judgement
 
 SCHEMA_VERSION = 1
 MODEL = "token bucket per route/method (stage default per route), per usage-plan key; quota per key"
+LOCUST_CSV = {
+    "stats_csv": "_stats.csv",
+    "failures_csv": "_failures.csv",
+    "exceptions_csv": "_exceptions.csv",
+    "history_csv": "_stats_history.csv",
+}  # the files Locust writes for `--csv PREFIX`
 
 
 def scenario_result(
@@ -56,7 +62,93 @@ def scenario_result(
         "consumes_quota": scenario.consumes_quota,
         "model": MODEL,
         "locust": dict(locust_files or {}),
+        "detail": detail(scenario, judgement),
     }  # fmt: skip
+
+
+def _num(value: float, digits: int) -> str:
+    text = f"{value:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _limit(value: float | int | None, unit: str = "") -> str:
+    return "-" if value is None else _num(float(value), 2) + unit
+
+
+def detail(scenario: Scenario, judgement: Judgement) -> str:
+    """One compact line of what happened, for every verdict (the reasons say why not pass)."""
+    groups = list(judgement.groups)
+    main = next((g for g in groups if g.name == scenario.primary), groups[0] if groups else None)
+    if main is None:
+        return f"offered {judgement.offered}, sent {judgement.sent}, nothing judged"
+    rejected = main.throttled + main.quota_rejected
+    if main.name in scenario.quota_exact:
+        parts = [f"accepted {main.accepted} (quota {_limit(scenario.configured.get('quota'))})",
+                 f"Limit Exceeded: {main.quota_rejected}"]  # fmt: skip
+        if main.throttled:
+            parts.append(f"Too Many Requests: {main.throttled}")
+    else:
+        none_allowed = " (none allowed)" if main.name in scenario.no_throttle else ""
+        parts = [f"accepted {main.accepted}/{main.offered} (model {main.expected_accepted})",
+                 f"429: {rejected}{none_allowed}"]  # fmt: skip
+        if main.name in scenario.fit_rate:
+            fitted = "-" if main.fitted_rate is None else _num(main.fitted_rate, 2)
+            parts.append(f"fitted rate {fitted}/s (limit {_limit(main.configured_rate, '/s')})")
+        elif main.fitted_burst is not None and rejected:
+            parts.append(f"fitted burst {_num(main.fitted_burst, 1)} (burst {_limit(main.configured_burst)})")
+        duration = scenario.end - scenario.start
+        if main.name in scenario.no_throttle and main.offered > 1 and duration > 0:
+            offered = (main.offered - 1) / duration  # evenly spaced sends: n - 1 gaps
+            parts.append(f"offered {_num(offered, 1)}/s (limit {_limit(main.configured_rate, '/s')})")
+    if main.other:
+        parts.append(f"other statuses: {main.other}")
+    for g in groups:
+        if g is main:
+            continue
+        n = g.throttled + g.quota_rejected
+        verdict = (
+            ("ok" if not n else f"429: {n} (none allowed)") if g.name in scenario.no_throttle else f"429: {n}"
+        )
+        parts.append(f"{g.name}: {g.accepted}/{g.offered} {verdict}")
+    if judgement.dropped or judgement.late:
+        parts.append(f"late or dropped {judgement.late_share:.1%}")
+    return ", ".join(parts)
+
+
+def locust_files(csv_prefix: str | None, html_file: str | None, folder: str) -> dict[str, str]:
+    """Locust's --csv files and --html report: relative to the results folder when inside it."""
+    paths = {key: csv_prefix + suffix for key, suffix in LOCUST_CSV.items()} if csv_prefix else {}
+    if html_file:
+        paths["html"] = html_file
+    base = os.path.abspath(folder)
+    out = {}
+    for key, path in paths.items():
+        full = os.path.abspath(path)
+        inside = os.path.commonpath([base, full]) == base
+        out[key] = os.path.relpath(full, base) if inside else full
+    return out
+
+
+def progress_record(state: str, scenario: str = "", index: int = 0, total: int = 0) -> dict[str, Any]:
+    """The progress file's contents: state is starting, running, sent, judging or done."""
+    return {"state": state, "scenario": scenario, "index": index, "total": total}
+
+
+def progress_marks(scenarios: Sequence[Scenario]) -> list[tuple[float, dict[str, Any]]]:
+    """(seconds from the run's epoch, record) at each planned scenario's start and last send."""
+    planned = sorted((sc for sc in scenarios if sc.skipped is None), key=lambda sc: sc.start)
+    marks = []
+    for i, sc in enumerate(planned, 1):
+        marks.append((sc.start, progress_record("running", sc.id, i, len(planned))))
+        marks.append((sc.end, progress_record("sent", sc.id, i, len(planned))))
+    return marks
+
+
+def write_progress(path: str, record: Mapping[str, Any]) -> None:
+    """Replace the progress file atomically (the gate reads it while the run goes on); "" = none."""
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        _dump(path, record)
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -21,7 +21,17 @@ from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, Tolerance, load_stage
 from load.credentials import header_table
 from load.records import Observation, Send
-from load.results import exit_code, scenario_result, verdict_line, write_observations, write_results
+from load.results import (
+    exit_code,
+    locust_files,
+    progress_marks,
+    progress_record,
+    scenario_result,
+    verdict_line,
+    write_observations,
+    write_progress,
+    write_results,
+)
 from load.scenarios import Bounds, Run, Scenario
 from load.timeline import guard, plan_stage
 from load.verdict import judge
@@ -92,15 +102,17 @@ class Session:
     emulator: Any = None
     epoch: float = 0.0
     exit_code: int | None = None
+    progress_file: str = ""  # --progress-file: where the gate follows the run ("" = nowhere)
 
     @classmethod
     def open(cls, options: Any, host: str | None) -> Session:
         """Plan the run from the command line; ConfigError for anything unusable."""
-        files = {k: v for k, v in (("csv", options.csv_prefix), ("html", options.html_file)) if v}
         if options.bench_rps > 0:
             run = bench_run(host or "", options.bench_rps, options.bench_seconds)
-            return cls(run, {}, None, options.out_dir, options.max_in_flight, 5.0, options.bench_out, files)
+            return cls(run, {}, None, options.out_dir, options.max_in_flight, 5.0, options.bench_out)
         stage = load_stage(options.stage)
+        folder = os.path.join(options.out_dir, stage.name, "load")
+        files = locust_files(options.csv_prefix, options.html_file, folder)
         if not any(api.load_allowed for api in stage.apis):
             raise ConfigError(
                 stage.path, "apis.*.load_allowed", "load is not allowed on any API of this stage"
@@ -132,12 +144,21 @@ class Session:
                 emulator.stop()
             raise
         session = cls(
-            run, headers, stage, options.out_dir, options.max_in_flight, stage.timeout_s, "", files, emulator
-        )
+            run, headers, stage, options.out_dir, options.max_in_flight, stage.timeout_s, "", files, emulator,
+            progress_file=options.progress_file,
+        )  # fmt: skip
+        session.progress(progress_record("starting", total=sum(sc.skipped is None for sc in run.scenarios)))
         for sc in run.scenarios:
             if sc.consumes_quota and sc.skipped is None:
                 print(f"stagegate: {sc.id} consumes quota of the stage's test keys: {sc.rule}", flush=True)
         return session
+
+    def progress(self, record: dict[str, Any]) -> None:
+        write_progress(self.progress_file, record)
+
+    def progress_marks(self) -> list[tuple[float, dict[str, Any]]]:
+        """(epoch seconds, record) at each scenario's start and last send, for the progress file."""
+        return [(self.epoch + at, record) for at, record in progress_marks(self.run.scenarios)]
 
     def judge_and_write(self, observations: list[Observation], missing_workers: int = 0) -> None:
         """Judge every scenario, write the result files, print one line per scenario, set exit_code."""
@@ -145,6 +166,7 @@ class Session:
         if self.stage is None:
             self._bench(observations)
             return
+        self.progress(progress_record("judging", total=len(self.run.scenarios)))
         results = []
         for sc in self.run.scenarios:
             sends = [s for s in self.run.sends if s.scenario == sc.id]
@@ -161,6 +183,7 @@ class Session:
         for result in results:
             print(verdict_line(result), flush=True)
         self.exit_code = exit_code([r["verdict"] for r in results])
+        self.progress(progress_record("done", total=len(results)))
         print(f"stagegate: results in {folder}; exit code {self.exit_code}", flush=True)
 
     def _bench(self, observations: list[Observation]) -> None:

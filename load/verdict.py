@@ -4,9 +4,13 @@ The model replays the ACTUAL send times (not the planned ones). The gateway chec
 somewhere between its send and the end of its response, so the model is replayed at both ends and
 the observed count must fall in that band widened by the stage's tolerance. Inconclusive (never
 pass) when the stage could not be reached or requests were refused for reasons other than
-throttling (then no comparison counts), and when the driver fell short (dropped or late sends over
-the stage's threshold) and nothing failed: a disagreement with the replay of the actual send
-times is a failure even from a late driver, but agreement proves little when the plan was missed.
+throttling (then no comparison counts). A disagreement with the replay of the actual send times is
+a failure even from a late driver. Lateness itself matters only where it could change the outcome:
+the model is also replayed at the PLANNED times, and when the two replays differ by more than the
+count tolerance the plan was missed and agreement proves little (inconclusive unless something
+failed). The fitted rate is judged only when the model's own fit at the same send times recovers the
+configured rate (bunched sends bias the estimator for any gateway), and only to explain a count that
+disagrees: with a matching count the fit is reported, never decisive on its own.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from fixtures.stage import Tolerance
-from load.bucket import Event, Outcome, fit, replay
+from load.bucket import Event, Fit, Outcome, fit, replay
 from load.records import Observation, Send
 from load.scenarios import Scenario
 
@@ -41,6 +45,8 @@ class Group:
     configured_burst: int | None
     fitted_rate: float | None
     fitted_burst: float | None
+    planned_accepted: int = 0  # model replayed at the planned times (what the plan intended)
+    model_fitted_rate: float | None = None  # the same fit on the model's outcomes at the send times
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,6 @@ def judge(
     epoch: float,
 ) -> Judgement:
     """The verdict for one scenario from its planned sends and what each of them observed."""
-    reasons: list[str] = []
     if scenario.skipped is not None:
         return Judgement(
             scenario.id, "inconclusive", (f"not run: {scenario.skipped}",), (), 0, 0, 0, 0, 0.0, {}
@@ -94,22 +99,21 @@ def judge(
         if o is not None and not o.dropped:
             statuses[str(o.status)] = statuses.get(str(o.status), 0) + 1
     late_share = (dropped + late) / offered if offered else 1.0
-    allowed_short = max(1.0, tolerance.max_late_share * offered)  # one stray send never decides
     inconclusive: list[str] = []  # the model comparison is meaningless: never pass, never fail
     shortfall: list[str] = []  # the scenario's intent was not met: never pass, but a fail stands
+    reasons: list[str] = []  # failures
     if offered == 0 or statuses.get("0", 0) > sent / 2:
         inconclusive.append(f"stage unreachable: {statuses.get('0', 0)} of {sent} requests got no response")
-    if dropped + late > allowed_short:
-        shortfall.append(
-            f"driver fell short: {dropped} dropped and {late} late (> {tolerance.late_ms:g} ms) of {offered} "
-            f"({late_share:.1%} > {tolerance.max_late_share:.1%})"
-        )
+    # Dropped sends mean the in-flight cap was reached: the driver or the stage was overwhelmed.
+    if dropped > max(tolerance.accepted_abs, tolerance.max_late_share * offered):
+        shortfall.append(f"driver dropped {dropped} of {offered} sends at the in-flight cap")
     others = {k: v for k, v in statuses.items() if not (k == "429" or 200 <= int(k) < 400)}
     if sum(others.values()) > tolerance.accepted_abs:
         listed = ", ".join(f"{v}x {k}" for k, v in sorted(others.items()))
         inconclusive.append(f"requests refused for other reasons than throttling ({listed})")
 
-    # Model: only sends with a throttling-relevant answer, at send times and at response times.
+    # Model: sends with a throttling-relevant answer, at send times and at response times; and every
+    # planned send (dropped ones too) at its planned time, for what the plan intended.
     usable = [(s, o) for s, o in zip(sends, obs, strict=True) if o is not None and o.sent is not None]
     usable = [(s, o) for s, o in usable if _observed(o) is not None]
     early = replay(
@@ -117,6 +121,10 @@ def judge(
     )
     late_ev = [Event((o.sent or 0.0) + (o.latency or 0.0), s.buckets, s.quota) for s, o in usable]
     late_model = replay(late_ev, scenario.limits, scenario.quotas)
+    intended = [(s, o) for s, o in zip(sends, obs, strict=True) if o is None or o.dropped or _observed(o)]
+    planned = replay(
+        [Event(epoch + s.at, s.buckets, s.quota) for s, _ in intended], scenario.limits, scenario.quotas
+    )
 
     groups: list[Group] = []
     for name in sorted({s.group for s in sends}):
@@ -130,23 +138,42 @@ def judge(
         exp_late = sum(1 for i in idx if late_model[i] == "accepted")
         lo, hi = min(exp_early, exp_late), max(exp_early, exp_late)
         tol = max(tolerance.accepted_abs, tolerance.accepted_rel * len(idx))  # whichever is larger
-        binding = scenario.limits.get(g_sends[0].buckets[0]) if g_sends and g_sends[0].buckets else None
-        f = fit(
-            [usable[i][1].sent or 0.0 for i in idx],
-            [x == "accepted" for x in seen],
-            rate_hint=binding.rate if binding else None,
+        n_plan = sum(1 for s, _ in intended if s.group == name)
+        exp_plan = sum(
+            1 for (s, _), x in zip(intended, planned, strict=True) if s.group == name and x == "accepted"
         )
+        binding = scenario.limits.get(g_sends[0].buckets[0]) if g_sends and g_sends[0].buckets else None
+        times = [usable[i][1].sent or 0.0 for i in idx]
+        hint = binding.rate if binding else None
+        f = fit(times, [x == "accepted" for x in seen], rate_hint=hint)
+        fm = fit(times, [early[i] == "accepted" for i in idx], rate_hint=hint)
         g_sent = sum(1 for s, o in zip(sends, obs, strict=True) if s.group == name and o and not o.dropped)
         groups.append(
             Group(name, len(g_sends), g_sent, acc, thr, quo, g_sent - len(idx), exp_early, (lo, hi), tol,
-                  binding.rate if binding else None, binding.burst if binding else None, f.rate, f.burst)
+                  binding.rate if binding else None, binding.burst if binding else None, f.rate, f.burst,
+                  exp_plan, fm.rate)
         )  # fmt: skip
-        if not lo - tol <= acc <= hi + tol:
+        count_ok = lo - tol <= acc <= hi + tol
+        if not count_ok:
             band = f"{exp_early}" if lo == hi else f"{exp_early} ({lo}-{hi})"
             reasons.append(f"{name}: {acc} of {len(idx)} accepted, model expects {band} +/- {tol:.0f}")
+        # Lateness counts only where it could change the outcome: the model at the planned times
+        # against the model at the actual send times (an absolute floor keeps tiny samples sane).
+        moved = abs(exp_plan - exp_early)  # dropped sends count in exp_plan, not in exp_early
+        if moved > max(tolerance.accepted_abs, tolerance.max_late_share * n_plan):
+            shortfall.append(
+                f"{name}: the sends as made change the model's count from {exp_plan} (planned times) to "
+                f"{exp_early} ({dropped} dropped, {late} late > {tolerance.late_ms:g} ms in the scenario)"
+            )
         allowance = 0 if embedded else tol
-        if name in scenario.no_throttle and thr + quo > allowance:
-            reasons.append(f"{name}: {thr + quo} answered 429 where none may be (throttles too early)")
+        if name in scenario.no_throttle:
+            if thr + quo > len(idx) - lo + allowance:
+                reasons.append(f"{name}: {thr + quo} answered 429 where none may be (throttles too early)")
+            if exp_early < len(idx):
+                shortfall.append(
+                    f"{name}: the sends as made exceed the limit in the model "
+                    f"({len(idx) - exp_early} 429 expected)"
+                )
         if name in scenario.quota_exact:
             quota = next(
                 (scenario.quotas[s.quota] for s in g_sends if s.quota and s.quota in scenario.quotas), None
@@ -163,17 +190,13 @@ def judge(
                 f"{name}: {quo} throttle rejections answered 'Limit Exceeded', not 'Too Many Requests'"
             )
         if name in scenario.fit_rate and binding is not None:
-            if f.rate is None:
-                shortfall.append(f"{name}: throttling too short ({f.saturated_s:.2f} s) to fit a rate")
-            elif abs(f.rate / binding.rate - 1) > tolerance.rate_rel:
-                reasons.append(
-                    f"{name}: fitted rate {f.rate:.1f}/s, configured {binding.rate:g}/s "
-                    f"(> {tolerance.rate_rel:.0%} apart)"
-                )
+            failure, short = _judge_fit(name, f.rate, fm, binding.rate, tolerance.rate_rel, count_ok)
+            reasons += [failure] if failure else []
+            shortfall += [short] if short else []
 
     # The model replays the ACTUAL send times, so a disagreement is evidence even when the driver
-    # was late; a pass is not (the burst may not have been "at once"). Answers that never reached
-    # throttling (no response, 401...) make the comparison itself meaningless.
+    # was late; a pass is not when the plan was missed. Answers that never reached throttling (no
+    # response, 401...) make the comparison itself meaningless.
     if inconclusive:
         status: Status = "inconclusive"
     elif reasons:
@@ -184,6 +207,35 @@ def judge(
         scenario.id, status, tuple(inconclusive + reasons + shortfall), tuple(groups), offered, sent,
         dropped, late, late_share, statuses, series(scenario, sends, obs, early, usable, epoch),
     )  # fmt: skip
+
+
+def _judge_fit(
+    name: str,
+    observed: float | None,
+    model: Fit,
+    configured: float,
+    rate_rel: float,
+    count_ok: bool,
+) -> tuple[str | None, str | None]:
+    """Fitted rate -> (failure, shortfall); the fit never decides on its own.
+
+    The spacing estimator runs on send times, but the gateway checks each request later, so a stall
+    on either side bunches acceptances and biases the fit for any gateway. It is therefore a
+    diagnosis of a count that disagrees with the replay, judged only where the model's own fit at
+    the same send times recovers the configured rate; with a matching count it is reported only.
+    Too short a throttled span even in the model means the plan was missed (inconclusive).
+    """
+    if model.rate is None:
+        return None, f"{name}: throttling too short ({model.saturated_s:.2f} s) to fit a rate"
+    if count_ok or abs(model.rate / configured - 1) > rate_rel:
+        return None, None
+    if observed is not None and abs(observed / configured - 1) <= rate_rel:
+        return None, None
+    seen = "no rate could be fitted" if observed is None else f"fitted rate {observed:.1f}/s"
+    return (
+        f"{name}: {seen}, configured {configured:g}/s (> {rate_rel:.0%} apart; "
+        f"the model fits {model.rate:.1f}/s at the same send times)"
+    ), None
 
 
 def series(

@@ -8,6 +8,7 @@ inlined in the description (as a data: image) because Allure shows attachments c
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import html
 import json
@@ -21,7 +22,7 @@ from allure_commons.model2 import Attachment, Label, Parameter, Status, StatusDe
 
 from reports.charts import per_second_svg
 from reports.gate import ScenarioResult
-from reports.redaction import MARK, TextRedactor
+from reports.redaction import MARK, MARKUP_SUFFIXES, TextRedactor
 
 STATUS = {"pass": Status.PASSED, "fail": Status.FAILED}  # anything else: broken (could not decide)
 PARAM_LABELS = (
@@ -58,14 +59,31 @@ class AllureWriter:
     def __init__(self, results_dir: Path, redactor: TextRedactor) -> None:
         self._logger = AllureFileLogger(str(results_dir))
         self._redact = redactor
+        self._files: dict[str, Attachment | None] = {}  # a file shared by many results is written once
 
     def redact(self, text: str) -> str:
         return self._redact.text(text)
 
     def attach_text(self, name: str, body: str, suffix: str) -> Attachment:
         source = f"{uuid.uuid4()}-attachment{suffix}"
-        self._logger.report_attached_data(self._redact.text(body), source)
+        clean = self._redact.text(body)
+        if suffix in MARKUP_SUFFIXES:  # the mark must stay text, not become a tag
+            clean = clean.replace(MARK, html.escape(MARK))
+        self._logger.report_attached_data(clean, source)
         return Attachment(name=name, source=source, type=MIME.get(suffix, "text/plain"))
+
+    def attach_file(self, path: Path, name: str) -> Attachment | None:
+        """The file as an attachment (None when unreadable); the same path is stored only once."""
+        key = str(path.resolve())
+        if key not in self._files:
+            try:
+                body = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self._files[key] = None
+            else:
+                self._files[key] = self.attach_text(name, body, path.suffix)
+        found = self._files[key]
+        return None if found is None else Attachment(name=name, source=found.source, type=found.type)
 
     def write(self, result: TestResult) -> None:
         result.name = self._redact.text(result.name or "")
@@ -90,14 +108,17 @@ def scenario_result(writer: AllureWriter, s: ScenarioResult, stage: str, start_m
     ]
     for file in s.files:
         path = Path(file)
-        try:
-            body = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        attachments.append(writer.attach_text(f"Locust {path.name}", body, path.suffix))
+        if path.name.endswith("_stats.csv"):
+            own = stats_rows(path, s.key)
+            if own:
+                attachments.append(writer.attach_text(f"Locust stats of {s.key} (CSV)", own, ".csv"))
+        attached = writer.attach_file(path, _file_label(path, s.key))
+        if attached is not None:
+            attachments.append(attached)
     reasons = "; ".join(s.reasons)
     description = (
         f"<p><b>Load scenario {html.escape(s.key)}</b>: verdict <b>{html.escape(s.verdict.upper())}</b></p>"
+        + (f"<p>{html.escape(s.detail)}</p>" if s.detail else "")
         + (f"<p>{html.escape(reasons)}</p>" if reasons else "")
         + f'<img alt="per-second chart {html.escape(s.key)}" src="{svg_data_uri(svg)}"/>'
     )
@@ -109,7 +130,7 @@ def scenario_result(writer: AllureWriter, s: ScenarioResult, stage: str, start_m
             fullName=f"load.{s.api}#{s.scenario}",
             name=f"load {s.key}",
             status=STATUS.get(s.verdict, Status.BROKEN),
-            statusDetails=StatusDetails(message=reasons or s.verdict),
+            statusDetails=StatusDetails(message=reasons or s.detail or s.verdict),
             descriptionHtml=description,
             start=start_ms,
             stop=stop_ms,
@@ -129,10 +150,40 @@ def scenario_result(writer: AllureWriter, s: ScenarioResult, stage: str, start_m
     )
 
 
+def _file_label(path: Path, key: str) -> str:
+    if path.name.endswith(".observations.csv"):
+        return "observations: one row per planned request (CSV)"
+    whole = "" if path.name.startswith(key) else " (whole run)"
+    kind = "HTML report" if path.suffix == ".html" else path.name
+    return f"Locust {kind}{whole}"
+
+
+def stats_rows(path: Path, key: str) -> str:
+    """Locust's stats CSV cut to this scenario's rows (named "<api>.<scenario> <route>"), with the header."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    if not lines:
+        return ""
+    try:
+        column = next(csv.reader([lines[0]])).index("Name")
+    except ValueError:
+        return ""
+    mine = [line for line in lines[1:] if _field(line, column).startswith(f"{key} ")]
+    return "\n".join([lines[0], *mine]) + "\n" if mine else ""
+
+
+def _field(line: str, column: int) -> str:
+    row = next(csv.reader([line]), [])
+    return row[column] if column < len(row) else ""
+
+
 def _observations(s: ScenarioResult) -> dict[str, Any]:
     return {
         "scenario": s.key,
         "verdict": s.verdict,
+        "detail": s.detail,
         "reasons": list(s.reasons),
         "params": dict(s.params),
         "observations": dict(s.observations),

@@ -11,7 +11,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,16 +56,28 @@ class Built:
     gate_json: Path
 
 
-def contract_digest(contracts: Mapping[str, str]) -> dict[str, Any]:
-    """sha256 per API contract file and one over all of them (which contract the verdict is about)."""
-    per_api = {}
-    for api, path in sorted(contracts.items()):
+@dataclass(frozen=True)
+class ContractFile:
+    """One API of the stage and the contract file the verdict is about."""
+
+    api: str
+    flavor: str  # "http" | "rest"
+    path: str
+
+
+def contract_digest(contracts: Sequence[ContractFile], root: Path = ROOT) -> dict[str, Any]:
+    """Per API: name, flavor, contract path (relative to the repo) and sha256; one digest over all."""
+    apis = []
+    for c in sorted(contracts, key=lambda c: c.api):
+        path = Path(c.path).resolve()
         try:
-            per_api[api] = "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
-            per_api[api] = "unreadable"
-    combined = hashlib.sha256(json.dumps(per_api, sort_keys=True).encode()).hexdigest()
-    return {"combined": f"sha256:{combined}", "apis": per_api}
+            digest = "unreadable"
+        shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        apis.append({"name": c.api, "flavor": c.flavor, "contract": shown, "sha256": digest})
+    combined = json.dumps({a["name"]: a["sha256"] for a in apis}, sort_keys=True)
+    return {"combined": "sha256:" + hashlib.sha256(combined.encode()).hexdigest(), "apis": apis}
 
 
 def remove_own_results(results_dir: Path) -> None:
@@ -107,7 +119,12 @@ def gate_document(info: RunInfo, inputs: GateInputs, decision: Decision, finishe
             else {
                 "verdict": load.verdict,
                 "scenarios": {
-                    s.key: {"verdict": s.verdict, "reasons": list(s.reasons), "params": dict(s.params)}
+                    s.key: {
+                        "verdict": s.verdict,
+                        "detail": s.detail,
+                        "reasons": list(s.reasons),
+                        "params": dict(s.params),
+                    }
                     for s in load.scenarios
                 },
             },

@@ -88,6 +88,7 @@ class ScenarioResult:
     per_second: tuple[SecondSample, ...] = ()
     observations: Mapping[str, object] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # Locust CSV/HTML and other files to attach (absolute paths)
+    detail: str = ""  # one compact line of what happened (accepted vs model, 429s, fitted limits)
 
     @property
     def key(self) -> str:

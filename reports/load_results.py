@@ -26,6 +26,7 @@ OBSERVATION_KEYS = (
 _THROTTLED = ("throttled", "rejected", "status_429", "429")
 _MODEL = ("model_accepted", "expected_accepted", "model")
 ATTACH_SUFFIXES = (".csv", ".html")
+LOCUST_NOT_ATTACHED = ("history_csv", "exceptions_csv", "csv_prefix")  # long or rarely useful
 
 
 def _pick(data: Mapping[str, Any], name: str) -> Any:
@@ -113,12 +114,31 @@ def _params(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _files(data: Mapping[str, Any], load_dir: Path, api: str, scenario: str) -> tuple[str, ...]:
-    given = data.get("files") or []
+    given = list(data.get("files") or [])
     if isinstance(data.get("locust"), Mapping):
-        given = [*given, *data["locust"].values()]
+        given += [v for k, v in data["locust"].items() if k not in LOCUST_NOT_ATTACHED]
     named = [Path(f) if Path(f).is_absolute() else load_dir / f for f in given if isinstance(f, str)]
     globbed = sorted(p for p in load_dir.glob(f"{api}.{scenario}*") if p.suffix in ATTACH_SUFFIXES)
     return tuple(dict.fromkeys(str(p) for p in [*named, *globbed] if p.is_file()))
+
+
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def fallback_detail(data: Mapping[str, Any]) -> str:
+    """A compact line from the counts, for records that do not carry their own "detail"."""
+    offered, accepted = _pick(data, "offered"), _pick(data, "accepted")
+    if _number(offered) is None or _number(accepted) is None:
+        return ""
+    line = f"accepted {_count(accepted)}/{_count(offered)}"
+    model = _number(_pick(data, "expected_accepted"))
+    line += f" (model {model:g})" if model is not None else ""
+    line += f", 429: {_count(_pick(data, 'throttled')) + _count(_pick(data, 'quota_rejected'))}"
+    fitted = data.get("fitted") if isinstance(data.get("fitted"), Mapping) else {}
+    rate, burst = _number(fitted.get("rate")), _number(fitted.get("burst"))
+    line += f", fitted rate {rate:.4g}/s" if rate is not None else ""
+    return line + (f", fitted burst {burst:.4g}" if burst is not None else "")
 
 
 def parse_scenario(data: Mapping[str, Any], load_dir: Path, fallback_key: str = "") -> ScenarioResult:
@@ -139,6 +159,7 @@ def parse_scenario(data: Mapping[str, Any], load_dir: Path, fallback_key: str = 
         per_second=parse_seconds(data.get("per_second") or series_rows(data.get("series"))),
         observations=dict(observations),
         files=_files(data, load_dir, api, scenario),
+        detail=str(data.get("detail") or fallback_detail(data)),
     )
 
 

@@ -22,8 +22,9 @@ from types import FrameType
 
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, load_stage
-from reports.build import ROOT, RunInfo, build, contract_digest
+from reports.build import ROOT, ContractFile, RunInfo, build, contract_digest
 from reports.gate import EXIT_CONFIG_ERROR, Part
+from reports.load_progress import describe_load, read_load_progress
 from reports.parts import ProgressLine, run_part
 from reports.pytest_progress import ENV as PROGRESS_ENV
 from reports.pytest_progress import read_progress
@@ -36,7 +37,11 @@ CONFORMANCE_LIMIT_S = 600.0
 LOAD_LIMIT_S = 900.0
 EXIT_INTERRUPTED = 130
 MAX_REASONS_SHOWN = 10
-STALE = ("allure-results", "junit.xml", "load", "gate.json", "summary.md", "report.html", "progress.txt")
+STALE = (
+    "allure-results", "junit.xml", "load", "gate.json", "summary.md", "report.html", "progress.txt",
+    "load-progress.json",
+)  # fmt: skip
+LOAD_PROGRESS = "load-progress.json"  # rewritten by the locustfile at each scenario's start and end
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,9 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         load_exit=exits["load"],
         smoke=plan.smoke,
         unreachable=unreachable,
-        contract_digest=contract_digest({api.name: api.contract_path for api in stage.apis}),
+        contract_digest=contract_digest(
+            [ContractFile(api.name, api.flavor, api.contract_path) for api in stage.apis]
+        ),
         started=started,
         seconds=seconds,
         secrets=secrets,
@@ -224,30 +231,30 @@ def _conformance(
     return Part("ran"), run.exit_code, run.seconds
 
 
+def load_command(stage_file: str, out_dir: Path) -> list[str]:
+    """PURE: Locust headless on the stage, results, CSV, HTML and progress file under out_dir."""
+    load_dir = out_dir / "load"
+    return [sys.executable, "-m", "locust", "-f", "load/locustfile.py", "--headless", "--only-summary",
+            "--stage", stage_file, "--out-dir", str(out_dir.parent),
+            "--progress-file", str(out_dir / LOAD_PROGRESS),
+            "--csv", str(load_dir / "locust"), "--html", str(load_dir / "locust.html")]  # fmt: skip
+
+
 def _load(
     stage_file: str, env: dict[str, str], out_dir: Path, progress: ProgressLine
 ) -> tuple[Part, int | None, float]:
-    command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        "load/locustfile.py",
-        "--headless",
-        "--stage",
-        stage_file,
-    ]
-    load_dir = out_dir / "load"
+    load_dir, progress_file = out_dir / "load", out_dir / LOAD_PROGRESS
+    command = load_command(stage_file, out_dir)
 
     def describe(elapsed: float) -> str:
-        written = len([p for p in load_dir.glob("*.*.json")]) if load_dir.is_dir() else 0
-        return f"load: running, {written} scenario results written, {elapsed:.0f} s"
+        return describe_load(read_load_progress(progress_file), elapsed)
 
     run = run_part(command, cwd=ROOT, env=env, log_path=out_dir / "load.log", describe=describe,
                    progress=progress, timeout_s=LOAD_LIMIT_S)  # fmt: skip
     progress.finish(
         describe(run.seconds) + (f" - exit {run.exit_code}" if run.exit_code is not None else " - TIME LIMIT")
     )
+    progress_file.unlink(missing_ok=True)
     if run.exit_code is None:
         return Part("aborted", f"stopped after {LOAD_LIMIT_S:.0f} s"), None, run.seconds
     if not (load_dir / "summary.json").is_file():

@@ -7,6 +7,7 @@ from typing import Any
 
 ICON = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
 COLUMNS = ("passed", "failed", "errors", "xfailed", "xpassed", "skipped")
+DETAIL_WIDTH = 120  # console: one line per scenario; summary.md and gate.json have it all
 
 
 def _cell(text: Any) -> str:
@@ -23,6 +24,33 @@ def _family_rows(gate: Mapping[str, Any]) -> list[tuple[str, Mapping[str, int]]]
 
 def _scenario_rows(gate: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     return list(((gate.get("counts", {}).get("load") or {}).get("scenarios") or {}).items())
+
+
+def scenario_detail(s: Mapping[str, Any]) -> str:
+    """Why not pass (the reasons) first, then what happened (the compact detail), for every scenario."""
+    reasons, detail = "; ".join(s.get("reasons") or ()), str(s.get("detail") or "")
+    return f"{reasons} | {detail}" if reasons and detail else reasons or detail
+
+
+def contract_rows(gate: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(API, flavor, contract file, sha256) per API; also reads the older {api: sha256} form."""
+    apis = (gate.get("contract_digest") or {}).get("apis") or []
+    if isinstance(apis, Mapping):
+        return [(str(name), "-", "-", str(digest)) for name, digest in apis.items()]
+    return [
+        (
+            str(a.get("name", "?")),
+            str(a.get("flavor", "-")),
+            str(a.get("contract", "-")),
+            str(a.get("sha256", "-")),
+        )
+        for a in apis
+        if isinstance(a, Mapping)
+    ]
+
+
+def _short(digest: str) -> str:
+    return digest[: len("sha256:") + 16] if digest.startswith("sha256:") else digest
 
 
 def markdown(gate: Mapping[str, Any]) -> str:
@@ -60,8 +88,14 @@ def markdown(gate: Mapping[str, Any]) -> str:
     if scenarios:
         lines += ["### Load", "", "| scenario | verdict | detail |", "|---|---|---|"]
         for key, s in scenarios:
-            detail = _cell("; ".join(s.get("reasons", [])))
-            lines.append(f"| {key} | {ICON.get(s['verdict'], '')} {s['verdict']} | {detail} |")
+            lines.append(
+                f"| {key} | {ICON.get(s['verdict'], '')} {s['verdict']} | {_cell(scenario_detail(s))} |"
+            )
+        lines.append("")
+    contracts = contract_rows(gate)
+    if contracts:
+        lines += ["### Contracts", "", "| API | flavor | contract | sha256 |", "|---|---|---|---|"]
+        lines += [f"| {a} | {f} | `{_cell(c)}` | `{_short(d)}` |" for a, f, c, d in contracts]
         lines.append("")
     report = gate.get("report", {})
     if report.get("html"):
@@ -80,7 +114,9 @@ def console_table(gate: Mapping[str, Any]) -> str:
         detail = ", ".join(f"{c.get(k, 0)} {k}" for k in COLUMNS if c.get(k, 0))
         out.append(f"{'conformance/' + name:<28} {result:<14} {detail}")
     for key, s in _scenario_rows(gate):
-        out.append(f"{'load/' + key:<28} {s['verdict']:<14} {'; '.join(s.get('reasons', []))[:80]}")
+        detail = scenario_detail(s)
+        detail = detail if len(detail) <= DETAIL_WIDTH else detail[: DETAIL_WIDTH - 3] + "..."
+        out.append(f"{'load/' + key:<28} {s['verdict']:<14} {detail}")
     for name, part in (gate.get("parts") or {}).items():
         if part.get("state") != "ran":
             out.append(f"{name:<28} {part['state']:<14} {part.get('detail', '')}")

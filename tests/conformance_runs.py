@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -56,14 +57,57 @@ def run_suite(*args: str, env: dict[str, str] | None = None) -> SuiteRun:
         )
 
 
-def local_stage_copy(directory: Path, text_changes: dict[str, str] | None = None) -> Path:
-    """stages/local.toml with the issuer keys under `directory` (parallel runs must not share keys)."""
-    text = (ROOT / "stages" / "local.toml").read_text()
-    text = text.replace('"out/local/issuer/', f'"{directory}/issuer/')
+@dataclass(frozen=True)
+class Collection:
+    returncode: int
+    ids: tuple[str, ...]  # selected node ids: conformance/test_<family>.py::<rule>[<case>]
+    output: str
+
+
+def collect_suite(*args: str, env: dict[str, str] | None = None) -> Collection:
+    """`python -m pytest conformance --collect-only -q <args>`: what a run would select (no request sent)."""
+    command = [sys.executable, "-m", "pytest", "conformance", "--collect-only", "-q", "-p", "no:randomly"]
+    completed = subprocess.run(
+        [*command, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        env={**os.environ, **(env or {})},
+    )
+    ids = tuple(line for line in completed.stdout.splitlines() if "::" in line)
+    return Collection(completed.returncode, ids, completed.stdout + completed.stderr)
+
+
+def stage_copy(source: Path, directory: Path, text_changes: dict[str, str] | None = None) -> Path:
+    """An embedded stage file with its issuer keys under `directory` (parallel runs must not share keys)."""
+    text = re.sub(r'"out/[^/"]+/issuer/', f'"{directory}/issuer/', source.read_text())
     for old, new in (text_changes or {}).items():
         if old not in text:
-            raise ValueError(f"{old!r} not in stages/local.toml")
+            raise ValueError(f"{old!r} not in {source}")
         text = text.replace(old, new)
-    path = directory / "local.toml"
+    path = directory / source.name
     path.write_text(text)
     return path
+
+
+def local_stage_copy(directory: Path, text_changes: dict[str, str] | None = None) -> Path:
+    """stages/local.toml with the issuer keys under `directory`."""
+    return stage_copy(ROOT / "stages" / "local.toml", directory, text_changes)
+
+
+SECRET_LINE = re.compile(r'^(\s*)(api_key|lambda_token|lambda_deny_token|value) = "([^"]+)"', re.M)
+
+
+def remote_stage_text(local_text: str, port: int, env: dict[str, str]) -> str:
+    """The embedded stage file turned into a remote one: no emulator, base URLs, secrets from env."""
+    text = re.sub(r"(?ms)^\[emulator\].*?(?=^\[)", "", local_text)
+    text = re.sub(r"(?ms)^\[apis\.\w+\.emulator\].*?(?=^\[)", "", text)
+    text = text.replace("{port}", str(port)).replace('name = "local"', 'name = "remote-test"', 1)
+
+    def to_env(match: re.Match[str]) -> str:
+        name = f"SG_TEST_SECRET_{len(env)}"
+        env[name] = match.group(3)
+        return f'{match.group(1)}{match.group(2)}_env = "{name}"'
+
+    return SECRET_LINE.sub(to_env, text)

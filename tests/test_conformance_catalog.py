@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from conformance import catalog
+from conformance import catalog, catalog_cors, catalog_probe
 from conformance.plugin import load_expectations
 from fixtures.errors import ConfigError
 from fixtures.stage import FailureProbe, StageConfig, load_stage
@@ -63,7 +63,7 @@ def test_required_parameters_become_cases(stage: StageConfig, contracts: dict) -
 
 
 def test_attacker_origins_cover_every_trick() -> None:
-    tricks = dict(catalog.attacker_origins("https://portal.clinic.com"))
+    tricks = dict(catalog_cors.attacker_origins("https://portal.clinic.com"))
     assert tricks["suffix"] == "https://portal.clinic.com.evil.example"
     assert tricks["prefix"] == "https://evilportal.clinic.com"
     assert tricks["scheme"] == "http://portal.clinic.com"
@@ -74,13 +74,13 @@ def test_attacker_origins_cover_every_trick() -> None:
 
 
 def test_cors_origins_come_from_config_or_rest_mocks(contracts: dict) -> None:
-    assert catalog.cors_origins(contracts["portal"]) == ("https://portal.clinic.com",)
-    assert catalog.cors_origins(contracts["partner"]) == ("https://partner.clinic.com",)
-    assert catalog.error_cors_origin(contracts["partner"]) == "https://partner.clinic.com"
+    assert catalog_cors.cors_origins(contracts["portal"]) == ("https://portal.clinic.com",)
+    assert catalog_cors.cors_origins(contracts["partner"]) == ("https://partner.clinic.com",)
+    assert catalog_cors.error_cors_origin(contracts["partner"]) == "https://partner.clinic.com"
 
 
 def test_override_cases_pair_a_weaker_route_with_a_stronger_one(stage: StageConfig, contracts: dict) -> None:
-    assert "portal GET /appointments as POST" in _ids("override_case", stage, contracts)
+    assert "portal POST /appointments from GET" in _ids("override_case", stage, contracts)
 
 
 def test_a_read_only_api_has_no_case_on_a_writing_route(stage: StageConfig, contracts: dict) -> None:
@@ -160,9 +160,10 @@ def test_a_failure_probe_on_a_writing_route_of_a_read_only_api_has_no_case(
 
 def test_fill_path_fills_only_the_given_parameters() -> None:
     assert (
-        catalog.fill_path("/clinics/{id}/{proxy+}", {"id": "crash-probe"}) == "/clinics/crash-probe/{proxy+}"
+        catalog_probe.fill_path("/clinics/{id}/{proxy+}", {"id": "crash-probe"})
+        == "/clinics/crash-probe/{proxy+}"
     )
-    assert catalog.fill_path("/a/{proxy+}", {"proxy": "x/y"}) == "/a/x/y"
+    assert catalog_probe.fill_path("/a/{proxy+}", {"proxy": "x/y"}) == "/a/x/y"
 
 
 def test_expectations_need_a_reason(tmp_path, monkeypatch) -> None:  # noqa: ANN001

@@ -15,25 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance_runs import ROOT, local_stage_copy, run_suite
+from tests.conformance_runs import ROOT, local_stage_copy, remote_stage_text, run_suite
 
 pytestmark = pytest.mark.slow
-
-SECRET_LINE = re.compile(r'^(\s*)(api_key|lambda_token|lambda_deny_token|value) = "([^"]+)"', re.M)
-
-
-def remote_stage_text(local_text: str, port: int, env: dict[str, str]) -> str:
-    """The embedded stage file turned into a remote one: no emulator, base URLs, secrets from env."""
-    text = re.sub(r"(?ms)^\[emulator\].*?(?=^\[)", "", local_text)
-    text = re.sub(r"(?ms)^\[apis\.\w+\.emulator\].*?(?=^\[)", "", text)
-    text = text.replace("{port}", str(port)).replace('name = "local"', 'name = "remote-test"', 1)
-
-    def to_env(match: re.Match[str]) -> str:
-        name = f"SG_TEST_SECRET_{len(env)}"
-        env[name] = match.group(3)
-        return f'{match.group(1)}{match.group(2)}_env = "{name}"'
-
-    return SECRET_LINE.sub(to_env, text)
 
 
 @pytest.fixture(scope="module")

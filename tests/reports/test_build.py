@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -10,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from reports.build import RunInfo, build, contract_digest
+from reports.build import ContractFile, RunInfo, build, contract_digest
 from reports.charts import per_second_svg
 from reports.gate import Part, SecondSample
 from reports.summary import console_table, markdown
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwbGFudGVkIn0.c2lnbmF0dXJlLXBsYW50ZWQ"
 API_KEY = "planted-api-key-7f3a9c21d4e8b6a0"
 LAMBDA_TOKEN = "kiosk-allow-planted-secret-99"
@@ -133,10 +135,117 @@ def test_skipped_load_by_policy_passes_with_a_note(tmp_path: Path) -> None:
 def test_contract_digest_changes_with_the_contract(tmp_path: Path) -> None:
     contract = tmp_path / "c.json"
     contract.write_text("{}")
-    first = contract_digest({"portal": str(contract)})
+    first = contract_digest([ContractFile("portal", "http", str(contract))], root=tmp_path)
     contract.write_text('{"paths": {}}')
-    second = contract_digest({"portal": str(contract)})
-    assert first["apis"]["portal"].startswith("sha256:") and first["combined"] != second["combined"]
+    second = contract_digest([ContractFile("portal", "http", str(contract))], root=tmp_path)
+    assert first["apis"][0]["sha256"] == "sha256:" + hashlib.sha256(b"{}").hexdigest()
+    assert first["combined"] != second["combined"]
+
+
+def test_contract_digest_records_each_api_with_flavor_and_repo_relative_path(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "portal.json").write_text("{}")
+    (tmp_path / "c" / "partner.json").write_text("{ }")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.json"
+    digest = contract_digest(
+        [
+            ContractFile("portal", "http", str(tmp_path / "c" / "portal.json")),
+            ContractFile("partner", "rest", str(tmp_path / "c" / "partner.json")),
+            ContractFile("gone", "rest", str(outside)),
+        ],
+        root=tmp_path,
+    )
+    rows = {a["name"]: a for a in digest["apis"]}
+    assert rows["portal"]["flavor"] == "http" and rows["portal"]["contract"] == "c/portal.json"
+    assert rows["partner"]["flavor"] == "rest" and rows["partner"]["sha256"] != rows["portal"]["sha256"]
+    assert rows["gone"]["sha256"] == "unreadable" and rows["gone"]["contract"] == str(outside)
+
+
+def locust_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "out" / "local"
+    shutil.copytree(DATA / "conformance_mixed", out)
+    shutil.copytree(DATA / "load_locust", out / "load")
+    return out
+
+
+def test_every_load_result_reaches_locusts_csv_and_html_stored_once(tmp_path: Path) -> None:
+    out = locust_dir(tmp_path)
+    build(info(load_exit=0), out, render_html=False)
+    results = {r["fullName"]: r for r in own_results(out)}
+    load = [r for name, r in results.items() if name.startswith("load.")]
+    assert len(load) == 3
+    html_sources = set()
+    for result in load:
+        by_name = {a["name"]: a for a in result["attachments"]}
+        page = by_name["Locust HTML report (whole run)"]
+        assert page["type"] == "text/html" and "Locust locust_stats.csv (whole run)" in by_name
+        assert "Locust locust_stats_history.csv (whole run)" not in by_name
+        html_sources.add(page["source"])
+    assert len(html_sources) == 1  # one stored copy, referenced by every scenario
+    assert "Locust Test Report" in (out / "allure-results" / html_sources.pop()).read_text()
+    burst = {a["name"]: a for a in results["load.portal#burst"]["attachments"]}
+    own = (out / "allure-results" / burst["Locust stats of portal.burst (CSV)"]["source"]).read_text()
+    assert own.splitlines()[0].startswith("Type,Name,Request Count")
+    assert [line.split(",")[1] for line in own.splitlines()[1:]] == ["portal.burst GET /health"]
+    quota = {a["name"] for a in results["load.partner#quota"]["attachments"]}
+    assert "observations: one row per planned request (CSV)" in quota
+    assert "observations: one row per planned request (CSV)" not in burst  # no file for burst: none attached
+
+
+def test_gate_json_and_summary_show_a_detail_for_every_scenario_and_each_contract(tmp_path: Path) -> None:
+    out = locust_dir(tmp_path)
+    contracts = [
+        ContractFile("portal", "http", str(ROOT / "fixtures" / "clinic" / "portal.openapi.json")),
+        ContractFile("partner", "rest", str(ROOT / "fixtures" / "clinic" / "partner.openapi.json")),
+    ]
+    built = build(info(load_exit=0, contract_digest=contract_digest(contracts)), out, render_html=False)
+    scenarios = built.gate["counts"]["load"]["scenarios"]
+    assert {k: s["verdict"] for k, s in scenarios.items()} == dict.fromkeys(
+        ("portal.burst", "portal.under-rate", "partner.quota"), "pass"
+    )
+    assert scenarios["portal.burst"]["detail"].startswith(
+        "accepted 214/300 (model 214), 429: 86, fitted burst"
+    )
+    assert scenarios["partner.quota"]["detail"] == (
+        "accepted 50 (quota 50), Limit Exceeded: 10, key quota-b: 10/10 ok"
+    )
+    summary = (out / "summary.md").read_text()
+    assert "| portal.under-rate | ✅ pass | accepted 200/200 (model 200), 429: 0 (none allowed)" in summary
+    assert "| portal | http | `fixtures/clinic/portal.openapi.json` | `sha256:" in summary
+    assert "| partner | rest | `fixtures/clinic/partner.openapi.json` | `sha256:" in summary
+    table = console_table(built.gate)
+    assert "load/partner.quota" in table and "Limit Exceeded: 10" in table
+
+
+def test_locust_files_are_redacted_in_place_and_in_attachments(tmp_path: Path) -> None:
+    out = locust_dir(tmp_path)
+    page = out / "load" / "locust.html"
+    page.write_text(page.read_text().replace("</body>", f"<p>x-api-key {API_KEY}</p></body>"))
+    stats = out / "load" / "locust_stats.csv"
+    stats.write_text(stats.read_text() + f"GET,portal.burst /kiosk?token={LAMBDA_TOKEN},1,0\n")
+    assert API_KEY in page.read_text()  # control: the secret was planted
+    build(info(load_exit=0), out, render_html=False)
+    leaks = [
+        f"{path.name}: {s[:8]}"
+        for path in (tmp_path / "out").rglob("*")
+        if path.is_file()
+        for s in (TOKEN, API_KEY, LAMBDA_TOKEN)
+        if s.encode() in path.read_bytes()
+    ]
+    assert leaks == []
+    assert "&lt;redacted&gt;" in page.read_text()  # escaped: still text in the page, not a tag
+
+
+def test_a_record_without_detail_gets_one_from_its_counts(tmp_path: Path) -> None:
+    out = locust_dir(tmp_path)
+    record = json.loads((out / "load" / "portal.burst.json").read_text())
+    del record["detail"]
+    (out / "load" / "portal.burst.json").write_text(json.dumps(record))
+    summary = json.loads((out / "load" / "summary.json").read_text())
+    (out / "load" / "summary.json").write_text(json.dumps([{**r, "detail": ""} for r in summary]))
+    built = build(info(load_exit=0), out, render_html=False)
+    detail = built.gate["counts"]["load"]["scenarios"]["portal.burst"]["detail"]
+    assert detail.startswith("accepted 214/300 (model 214), 429: 86")
 
 
 def test_chart_is_valid_svg_with_four_series_and_escaped_title() -> None:

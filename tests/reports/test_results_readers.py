@@ -12,7 +12,7 @@ import pytest
 
 from reports.conformance_results import family_of, parse_junit, read_conformance
 from reports.gate import GateInputs, Part, evaluate
-from reports.load_results import read_load
+from reports.load_results import fallback_detail, read_load
 
 DATA = Path(__file__).parent / "data"
 MIXED = DATA / "conformance_mixed"  # written by a real pytest 9.2 + allure-pytest run
@@ -126,3 +126,26 @@ def test_scenario_files_are_found_without_a_list(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text(json.dumps({"verdict": "pass"}))
     result = read_load(tmp_path)
     assert result is not None and [s.key for s in result.scenarios] == ["portal.burst"]
+
+
+def test_locust_files_recorded_by_the_locustfile_are_attached_except_the_history() -> None:
+    result = read_load(DATA / "load_locust", exit_code=0)
+    assert result is not None
+    by_key = {s.key: s for s in result.scenarios}
+    assert list(by_key) == ["portal.burst", "portal.under-rate", "partner.quota"]
+    for s in result.scenarios:
+        names = [Path(f).name for f in s.files]
+        assert {"locust_stats.csv", "locust_failures.csv", "locust.html"} <= set(names)
+        assert "locust_stats_history.csv" not in names and "locust_exceptions.csv" not in names
+        assert all(Path(f).is_absolute() for f in s.files)
+    assert "partner.quota.observations.csv" in [Path(f).name for f in by_key["partner.quota"].files]
+    assert by_key["portal.under-rate"].detail.startswith("accepted 200/200 (model 200), 429: 0")
+
+
+def test_fallback_detail_from_counts_and_fit() -> None:
+    record = {"offered": 90, "accepted": 44, "expected_accepted": 45, "throttled": 40, "quota_rejected": 6,
+              "fitted": {"rate": 10.0123, "burst": 19.87}}  # fmt: skip
+    assert fallback_detail(record) == (
+        "accepted 44/90 (model 45), 429: 46, fitted rate 10.01/s, fitted burst 19.87"
+    )
+    assert fallback_detail({"verdict": "inconclusive"}) == ""  # no counts: nothing invented
