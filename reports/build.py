@@ -46,6 +46,7 @@ class RunInfo:
     started: float = 0.0  # epoch seconds
     seconds: Mapping[str, float] = field(default_factory=dict)  # per part
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    finished: float = 0.0  # epoch seconds; 0: now (a rebuild keeps the run's own end)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = T
     decision = evaluate(inputs)
     now_ms = int(time.time() * 1000)
     start_ms = int((info.started or time.time()) * 1000)
-    gate = redact_tree(gate_document(info, inputs, decision, time.time()), redactor)
+    gate = redact_tree(gate_document(info, inputs, decision, info.finished or time.time()), redactor)
     remove_own_results(results_dir)
     writer = AllureWriter(results_dir, redactor)
     scenarios = inputs.load.scenarios if inputs.load else ()
@@ -194,7 +195,10 @@ def info_from_previous(gate: Mapping[str, Any], secrets: tuple[str, ...]) -> Run
         p = parts.get(name) or {}
         return Part(p.get("state", "missing"), p.get("detail", ""))
 
-    started = datetime.fromisoformat(gate["timing"]["started"]).timestamp() if gate.get("timing") else 0.0
+    timing = gate.get("timing") or {}
+    started = datetime.fromisoformat(timing["started"]).timestamp() if timing.get("started") else 0.0
+    total = (timing.get("seconds") or {}).get("total")
+    finished = started + total if started and isinstance(total, int | float) else 0.0  # the run's own end
     seconds = {k: v for k, v in (gate.get("timing", {}).get("seconds") or {}).items() if k != "total"}
     return RunInfo(
         stage=str(gate["stage"]),
@@ -212,6 +216,7 @@ def info_from_previous(gate: Mapping[str, Any], secrets: tuple[str, ...]) -> Run
         started=started,
         seconds=seconds,
         secrets=secrets,
+        finished=finished,
     )
 
 

@@ -117,3 +117,19 @@ def write_resolved_stage(
     )
     path.write_text(header + dumps(data), encoding="utf-8")
     return path, env
+
+
+def private_stage(stage: StageConfig, folder: Path) -> Path:
+    """A copy of the embedded stage file whose signing keys live in `folder` (this run's own).
+
+    Every emulator start regenerates the stage's signing keys; with the shared out/<stage>/issuer/
+    another run starting meanwhile would swap them under this run's emulator (tokens -> 401).
+    """
+    raw = tomllib.loads(Path(stage.path).read_text(encoding="utf-8"))
+    for api in stage.apis:
+        if api.credentials.signing_key is not None:
+            creds = raw["apis"][api.name].setdefault("credentials", {})
+            creds["signing_key_file"] = str(folder.resolve() / f"{api.name}-signing-key.pem")
+    path = folder / Path(stage.path).name
+    path.write_text(dumps(raw), encoding="utf-8")
+    return path

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +30,7 @@ from reports.parts import ProgressLine, run_part
 from reports.pytest_progress import ENV as PROGRESS_ENV
 from reports.pytest_progress import read_progress
 from reports.redaction import make_redactor, stage_secrets
-from reports.resolved_stage import write_resolved_stage
+from reports.resolved_stage import private_stage, write_resolved_stage
 from reports.summary import console_table
 
 PROBE_TIMEOUT_S = 5.0
@@ -129,7 +130,7 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
     exits: dict[str, int | None] = {"conformance": None, "load": None}
     if plan.why_smoke:
         print(f"stagegate: {plan.why_smoke}")
-    emulator = None
+    emulator, private = None, tempfile.TemporaryDirectory(prefix="stagegate-gate-")
     try:
         stage_file, env = stage.path, dict(os.environ)
         live = stage
@@ -138,8 +139,9 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
 
             progress.update("stage: starting the embedded emulator")
             log = out_dir / "emulator.log"
-            emulator = start_emulator(stage.path, faults=tuple(args.fault), log_path=str(log))
-            path, secret_env = write_resolved_stage(stage, emulator.port, Path(args.out).resolve())
+            own = private_stage(stage, Path(private.name))
+            emulator = start_emulator(str(own), faults=tuple(args.fault), log_path=str(log))
+            path, secret_env = write_resolved_stage(emulator.stage, emulator.port, Path(args.out).resolve())
             stage_file, env, live = str(path), {**env, **secret_env}, emulator.stage
             faults = f" with faults {', '.join(args.fault)}" if args.fault else ""
             progress.finish(f"stage: embedded emulator on 127.0.0.1:{emulator.port}{faults}")
@@ -165,6 +167,7 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
     finally:
         if emulator is not None:
             emulator.stop()
+        private.cleanup()
     progress.update("report: building")
     info = RunInfo(
         stage=stage.name,

@@ -411,12 +411,8 @@ def test_cognito_access_token_needs_method_scopes_id_token_needs_none(audit: Aud
     assert (plain.status, plain.body) == (200, b"ok")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jwt_auth.py (HTTP auditor) accepts a Cognito access token on a method without OAuth scopes; "
-    "DOCS apigateway-enable-cognito-user-pool / re:Post: only an ID token is accepted there",
-)
 def test_cognito_access_token_on_a_method_without_scopes_is_401(audit: Audit) -> None:
+    """DOCS apigateway-enable-cognito-user-pool: without method scopes only an ID token passes."""
     assert audit.send("GET", "/plain", [("Authorization", audit.tokens.valid())]).status == 200  # control
     resp = audit.send("GET", "/plain", [("Authorization", audit.tokens.cognito_access_token())])
     _rest_error(resp, 401, AUDIT_UNAUTHORIZED, "UnauthorizedException")

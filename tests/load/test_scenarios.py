@@ -124,9 +124,12 @@ def test_guard_refuses_an_unstarted_embedded_stage(contracts: dict) -> None:
 def test_limits_beyond_the_driver_bounds_make_the_scenario_skipped(
     stage: StageConfig, contracts: dict
 ) -> None:
-    run = plan_stage(stage, contracts, Bounds(max_rps=500), ["partner.over-rate"])
+    """partner.over-rate needs 2x the stage rate (400/s): above --max-rps 300 it is not run."""
+    run = plan_stage(stage, contracts, Bounds(max_rps=300), ["partner.over-rate"])
     (sc,) = run.scenarios
-    assert sc.skipped is not None and not run.sends
+    assert sc.skipped is not None and "400 rps" in sc.skipped and not run.sends
+    fits = plan_stage(stage, contracts, Bounds(max_rps=400), ["partner.over-rate"])
+    assert fits.scenarios[0].skipped is None and fits.sends
 
 
 def test_pure_modules_import_neither_gevent_nor_locust() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.build import ContractFile, RunInfo, build, contract_digest
+from reports.build import ContractFile, RunInfo, build, contract_digest, info_from_previous
 from reports.charts import per_second_svg
 from reports.gate import Part, SecondSample
 from reports.summary import console_table, markdown
@@ -273,3 +273,14 @@ def test_console_table_and_markdown_list_each_reason_and_scenario(tmp_path: Path
 def test_markdown_headline_states_the_verdict(verdict: str) -> None:
     gate = {"verdict": verdict, "stage": "staging", "exit_code": 0, "reasons": [], "counts": {}}
     assert f"stagegate: {verdict.upper()} on stage `staging`" in markdown(gate)
+
+
+def test_a_rebuild_from_files_keeps_the_runs_timing_details_and_contracts(tmp_path: Path) -> None:
+    out = locust_dir(tmp_path)
+    contracts = contract_digest(
+        [ContractFile("portal", "http", str(ROOT / "fixtures/clinic/portal.openapi.json"))]
+    )
+    first = build(info(load_exit=0, contract_digest=contracts), out, render_html=False).gate
+    again = build(info_from_previous(first, (TOKEN, API_KEY, LAMBDA_TOKEN)), out, render_html=False).gate
+    assert again["timing"] == first["timing"] and again["contract_digest"] == first["contract_digest"]
+    assert again["counts"]["load"] == first["counts"]["load"] and len(own_results(out)) == 4

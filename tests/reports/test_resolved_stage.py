@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fixtures.stage import load_stage
 from reports.redaction import stage_secrets
-from reports.resolved_stage import dumps, env_name, write_resolved_stage
+from reports.resolved_stage import dumps, env_name, private_stage, write_resolved_stage
 
 
 def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path: Path) -> None:
@@ -61,3 +61,28 @@ def test_toml_writer_round_trips_nested_tables_arrays_and_quoted_keys() -> None:
         },
     }
     assert tomllib.loads(dumps(data)) == data
+
+
+def test_private_stage_moves_only_the_signing_keys_into_the_runs_folder(tmp_path: Path) -> None:
+    stage = load_stage("local")
+    own = load_stage(str(private_stage(stage, tmp_path)))
+    keys = [a.credentials.signing_key.key_file for a in own.apis if a.credentials.signing_key]
+    assert keys == [str(tmp_path / f"{a.name}-signing-key.pem") for a in own.apis]
+    shared = [a.credentials.signing_key.key_file for a in stage.apis if a.credentials.signing_key]
+    assert not set(keys) & set(shared)  # control: the shared stage still points elsewhere
+    assert own.embedded and own.name == stage.name
+    assert [a.contract_path for a in own.apis] == [a.contract_path for a in stage.apis]
+    assert [a.throttle for a in own.apis] == [a.throttle for a in stage.apis]
+    assert set(stage_secrets(own)) == set(stage_secrets(stage))
+
+
+def test_resolved_stage_of_the_started_emulator_points_at_its_own_keys(tmp_path: Path) -> None:
+    own = load_stage(str(private_stage(load_stage("local"), tmp_path))).with_port(45679)
+    for api in own.apis:
+        Path(api.credentials.signing_key.key_file).write_text("placeholder")  # the emulator makes these
+    path, env = write_resolved_stage(own, 45679, tmp_path / "out")
+    resolved = load_stage(str(path), environ=env)
+    assert [a.credentials.signing_key.key_file for a in resolved.apis] == [
+        str(tmp_path / f"{a.name}-signing-key.pem") for a in resolved.apis
+    ]
+    assert resolved.apis[0].base_url == "http://127.0.0.1:45679/portal"
