@@ -3,6 +3,12 @@
 Exit codes (the gate maps them): a bad stage file or contract ends the run as a pytest usage error
 (exit 4, one line, no traceback); an unreachable stage ends it with exit 3 and one line; an embedded
 emulator that does not start also exits 3. Nothing here runs unless conformance tests are collected.
+
+Selection: a rule the stage gives no case (no failure probe, no API-key route, every route writes
+on a read-only API) is deselected at collection and named on one summary line, never skipped. On a
+read-only API the catalog builds no case that sends POST/PUT/PATCH/DELETE, not even a request a
+correct stage rejects (invalid body, undefined method, method override): a faulty stage would
+execute it. `writes` marks every case that sends such a request; `smoke` never does.
 """
 
 from __future__ import annotations

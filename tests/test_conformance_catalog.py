@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from conformance import catalog, catalog_cors, catalog_probe
+from conformance import catalog, catalog_cors, catalog_probe, catalog_records
 from conformance.plugin import load_expectations
 from fixtures.errors import ConfigError
 from fixtures.stage import FailureProbe, StageConfig, load_stage
@@ -176,3 +176,36 @@ def test_expectations_need_a_reason(tmp_path, monkeypatch) -> None:  # noqa: ANN
     (tmp_path / "s.toml").write_text('[deviations]\n"test_x[a]" = "AWS differs"\n')
     assert load_expectations("s") == {"test_x[a]": "AWS differs"}
     assert load_expectations("missing") == {}
+
+
+def _read_only(stage: StageConfig) -> StageConfig:
+    return dataclasses.replace(stage, apis=tuple(dataclasses.replace(a, read_only=True) for a in stage.apis))
+
+
+def test_wrong_method_cases_name_the_method_sent(stage: StageConfig, contracts: dict) -> None:
+    ids = _ids("wrong_method_case", stage, contracts)
+    assert "portal GET /appointments method PATCH" in ids
+    assert all(catalog_records.sends_write(c) for c in catalog.cases("wrong_method_case", stage, contracts))
+
+
+def test_a_read_only_api_is_sent_no_writing_method_by_any_builder(
+    stage: StageConfig, contracts: dict
+) -> None:
+    read_only = _read_only(stage)
+    assert _ids("wrong_method_case", read_only, contracts) == []  # PATCH/POST... even if rejected
+    assert _ids("override_case", read_only, contracts) == []  # would name POST in the override header
+    assert _ids("body_case", read_only, contracts) == []
+    for name in catalog.BUILDERS:
+        writing = [c.id for c in catalog.cases(name, read_only, contracts) if catalog_records.sends_write(c)]
+        assert not writing, (name, writing[:3])
+
+
+def test_sends_write_follows_the_route_the_method_and_the_override_target(
+    stage: StageConfig, contracts: dict
+) -> None:
+    routes = {c.id: c for c in catalog.cases("any_route", stage, contracts)}
+    get, post = routes["portal GET /appointments"], routes["portal POST /appointments"]
+    assert not catalog_records.sends_write(get) and catalog_records.sends_write(post)
+    assert catalog_records.sends_write(catalog_records.OverrideCase(get, post.route))
+    assert not catalog_records.sends_write(catalog_records.MethodCase(get, "HEAD"))
+    assert not catalog_records.sends_write(catalog_records.ApiCase("portal", "http"))

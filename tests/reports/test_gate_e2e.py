@@ -48,6 +48,11 @@ def test_gate_on_the_embedded_stage_passes_and_writes_a_rendering_report() -> No
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert gate_json["verdict"] == "pass" and gate_json["counts"]["load"]["scenarios"]
     assert "stagegate: PASS on stage local" in done.stdout
+    records = json.loads((out / "local" / "load" / "summary.json").read_text())
+    stats = (out / "local" / "load" / "locust_stats.csv").read_text()
+    assert f",Aggregated,{sum(r['offered'] for r in records)}," in stats  # Locust saw every request
+    assert all(r["locust"]["html"] == "locust.html" and r["detail"] for r in records)
+    assert re.search(r"^load: (portal|partner)\.[a-z-]+ \(\d+/\d+\)", done.stdout, re.M)  # progress
     report = out / "local" / "report.html"
     assert report.is_file(), gate_json["report"]
     if chromium() is not None:
