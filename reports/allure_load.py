@@ -211,7 +211,8 @@ def gate_result(
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in gate.get("notes", ()))
     charts = "".join(
         f"<h4>{html.escape(s.key)}: {html.escape(s.verdict)}</h4>"
-        f'<img alt="per-second chart {html.escape(s.key)}" '
+        + (f"<p>{html.escape(s.detail)}</p>" if s.detail else "")
+        + f'<img alt="per-second chart {html.escape(s.key)}" '
         f'src="{svg_data_uri(writer.redact(per_second_svg(s.per_second, s.key)))}"/>'
         for s in scenarios
     )
