@@ -191,6 +191,29 @@ def test_cors_headers_replace_backend_ones_on_success(key_file: str) -> None:
     assert header(bare, "access-control-allow-origin") is None
 
 
+def test_cors_headers_per_origin_stay_right_when_repeated(env: Env) -> None:
+    """The per-Origin memo of CORS headers answers like the first computation, also past its size."""
+    from fixtures.emulator.cores import ResponseCors
+
+    for _ in range(3):
+        allowed = env.send("GET", "/health", headers=[("Origin", ORIGIN)])
+        assert header(allowed, "access-control-allow-origin") == ORIGIN
+        assert header(allowed, "access-control-expose-headers") == "X-Exposed"
+        other = env.send("GET", "/health", headers=[("Origin", "https://evil.example")])
+        assert other.status == 200 and header(other, "access-control-allow-origin") is None
+        assert header(env.send("GET", "/health"), "access-control-allow-origin") is None
+    for number in range(ResponseCors.SIZE + 5):
+        origin = f"https://x{number}.example"
+        assert (
+            header(env.send("GET", "/health", headers=[("Origin", origin)]), "access-control-allow-origin")
+            is None
+        )
+    assert (
+        header(env.send("GET", "/health", headers=[("Origin", ORIGIN)]), "access-control-allow-origin")
+        == ORIGIN
+    )
+
+
 def test_cors_headers_on_gateway_401(env: Env) -> None:
     resp = env.send("GET", "/appointments", headers=[("Origin", ORIGIN)])
     assert resp.status == 401 and header(resp, "access-control-allow-origin") == ORIGIN

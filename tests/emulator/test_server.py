@@ -237,3 +237,65 @@ def test_inline_handler_turning_slow_is_demoted() -> None:
     assert second == threading.main_thread().name
     assert _invoke_many(invoker, variable, 1)[0].startswith("lambda")  # demoted: back to the pool
     invoker.close()
+
+
+def test_inline_handler_past_its_timeout_is_a_timeout() -> None:
+    invoker = Invoker()
+    delay = [0.0]
+
+    def variable(event: dict, context: Any) -> str:
+        time.sleep(delay[0])
+        return "done"
+
+    assert _invoke_many(invoker, variable, Invoker.PROBATION + 1) == ["done"] * (Invoker.PROBATION + 1)
+    assert _invoke_many(invoker, variable, 1, timeout_s=0.5) == ["done"]  # control: inline, in time
+    delay[0] = 0.03
+    with pytest.raises(TimeoutError):  # inline held the loop, but the answer is still the timeout
+        _invoke_many(invoker, variable, 1, timeout_s=0.01)
+    invoker.close()
+
+
+def test_thread_mode_never_goes_inline() -> None:
+    invoker = Invoker(mode="thread")
+    names = _invoke_many(invoker, lambda e, c: threading.current_thread().name, Invoker.PROBATION + 3)
+    assert all(name.startswith("lambda") for name in names)
+    invoker.close()
+
+
+# ---- request ids and response headers --------------------------------------------------------------
+
+
+def test_request_ids_have_the_aws_shapes_and_do_not_repeat() -> None:
+    import base64
+    import uuid
+
+    from fixtures.emulator.ids import RequestIds, new_request_id
+
+    for make in (RequestIds("http"), lambda: new_request_id("http")):
+        ids = {make() for _ in range(2000)}
+        assert len(ids) == 2000
+        assert all(len(i) == 16 and len(base64.b64decode(i)) == 11 for i in ids)
+    for make in (RequestIds("rest"), lambda: new_request_id("rest")):
+        ids = {make() for _ in range(2000)}
+        assert len(ids) == 2000
+        assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+        assert all(uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+
+
+def test_response_headers_encoded_and_server_owned_ones_dropped(tmp_path) -> None:
+    handlers = {
+        "ok": lambda e, c: {
+            "statusCode": 200,
+            "headers": {"X-Split": "a\r\nInjected: 1", "Content-Length": "999", "Connection": "close"},
+            "body": "abc",
+        }
+    }
+    app = kit.app(kit.gateway(kit.api("portal", "http"), kit.contract("http", ROUTES), handlers))
+    for _ in range(2):  # the second time through the encoder's remembered names
+        resp = kit.send(app, "GET", "/portal/health")
+        assert resp.status == 200 and resp.body == b"abc"
+        assert header(resp, "x-split") == "a  Injected: 1"  # no response splitting
+        assert header(resp, "content-length") == "3"  # the server's own length, once
+        assert [k for k, _ in resp.headers if k.lower() == "content-length"] == ["content-length"]
+        assert header(resp, "connection") is None
+        assert header(resp, "apigw-requestid")
