@@ -118,7 +118,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Safety net: every failure text goes through the redactor before any report sees it."""
-    outcome = yield
+    outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     state = item.config.stash.get(SUITE, None)
     if state is not None and report.failed and report.longrepr is not None:

@@ -135,7 +135,8 @@ def fallback_detail(data: Mapping[str, Any]) -> str:
     model = _number(_pick(data, "expected_accepted"))
     line += f" (model {model:g})" if model is not None else ""
     line += f", 429: {_count(_pick(data, 'throttled')) + _count(_pick(data, 'quota_rejected'))}"
-    fitted = data.get("fitted") if isinstance(data.get("fitted"), Mapping) else {}
+    raw_fitted = data.get("fitted")
+    fitted: Mapping[str, Any] = raw_fitted if isinstance(raw_fitted, Mapping) else {}
     rate, burst = _number(fitted.get("rate")), _number(fitted.get("burst"))
     line += f", fitted rate {rate:.4g}/s" if rate is not None else ""
     return line + (f", fitted burst {burst:.4g}" if burst is not None else "")
