@@ -197,6 +197,23 @@ def test_put_replaces_and_delete_removes(portal_contract: Contract) -> None:
     assert "appt-1001" not in ids
 
 
+def test_reused_listing_follows_every_change() -> None:
+    """The GET /appointments body is reused only while the store and the clinic filter are unchanged."""
+    handler = portal_handlers.make_handlers()["clinic-appointments"]
+
+    def ids(query: dict[str, str] | None = None) -> list[str]:
+        return [item["id"] for item in payload(handler(v2("GET /appointments", query=query), ctx()))["items"]]
+
+    assert ids() == ids() == [SEED_ID]
+    created = payload(handler(v2("POST /appointments", {**VALID, "clinic_id": "7"}), ctx()))["id"]
+    assert ids() == [SEED_ID, created]
+    assert ids({"clinic_id": "7"}) == [created]  # another filter: not the previous body
+    handler(v2("PUT /appointments/{id}", {**VALID, "clinic_id": "8"}, path_id=created), ctx())
+    assert ids({"clinic_id": "7"}) == []
+    handler(v2("DELETE /appointments/{id}", path_id=SEED_ID), ctx())
+    assert ids() == [created]
+
+
 def test_each_make_handlers_call_has_its_own_store() -> None:
     first = portal_handlers.make_handlers()["clinic-appointments"]
     second = portal_handlers.make_handlers()["clinic-appointments"]
