@@ -84,8 +84,12 @@ def _ensure_wrk() -> str | None:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    """A wrk latency ('812.00us', '1.39ms', '2.01s', '1.02m') in milliseconds."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if found is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = found.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}[unit]
 
 
 def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: int, connections: int) -> dict:
@@ -94,8 +98,9 @@ def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: int, connectio
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 30).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    # The latency distribution's own lines ("    50%    1.39ms"), not a "+/- Stdev" column such as 78.50%.
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(bad.group(1)) if bad else 0}
 
@@ -133,7 +138,12 @@ def main() -> int:
     parser.add_argument(
         "--python-load", action="store_true", help="use the Python generator even if wrk exists"
     )
+    parser.add_argument(
+        "--in-process", action="store_true", help="time the ASGI app in a loop instead (thread CPU time)"
+    )
     args = parser.parse_args()
+    if args.in_process:
+        return in_process(args.rounds)
 
     from fixtures.emulator.runner import free_port, start_emulator
     from fixtures.tokens import TokenFactory
@@ -194,6 +204,65 @@ def main() -> int:
             f"{statistics.median(values):.2f}, spread {min(values):.2f}-{max(values):.2f} (target >= 0.5)"
         )
     return 1 if any(row[2]["non2xx"] for row in rows) else 0
+
+
+def in_process(rounds: int, requests: int = 20000) -> int:
+    """The emulator's ASGI app driven in a loop (no server, no network): thread CPU us per request."""
+
+    from fixtures.emulator.server import build_app
+    from fixtures.stage import load_stage
+    from fixtures.tokens import TokenFactory, ensure_signing_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = load_stage(_bench_stage(tmp))
+        for api in stage.apis:
+            if api.emulated is not None and api.credentials.signing_key is not None:
+                ensure_signing_key(api.credentials.signing_key.key_file, regenerate=False)
+        api = stage.api("portal")
+        app = build_app(stage)
+        jwt = api.contract().authorizers["clinic-cognito"]
+        key = api.credentials.signing_key
+        assert key is not None
+        token = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience).valid(["appointments/read"])
+    origin = api.contract().cors.allow_origins[0]  # type: ignore[union-attr]
+    path = (urllib.parse.urlsplit(api.base_url).path.rstrip("/") + "/appointments").encode()
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"authorization", b"Bearer " + token.encode()),
+        (b"origin", origin.encode()),
+    ]
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": path.decode(), "raw_path": path}
+    scope |= {"query_string": b"", "headers": headers, "client": ("127.0.0.1", 40000)}
+    request = {"type": "http.request", "body": b"", "more_body": False}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return request
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def loop() -> list[float]:
+        for _ in range(50):  # past the invoker's probation: the handler runs inline, as under load
+            await app(scope, receive, send)
+        if sent[-2]["status"] != 200:
+            raise RuntimeError(f"emulator answered {sent[-2]['status']}")
+        figures = []
+        for _ in range(rounds):
+            sent.clear()
+            started = time.thread_time()
+            for _ in range(requests):
+                await app(scope, receive, send)
+            figures.append((time.thread_time() - started) / requests * 1e6)
+        return figures
+
+    import uvloop
+
+    figures = uvloop.run(loop())
+    listed = ", ".join(f"{f:.2f}" for f in figures)
+    print(f"in-process GET /portal/appointments (JWT, CORS), {requests} requests per round, uvloop")
+    print(f"us per request (thread CPU) per round: {listed}; median {statistics.median(figures):.2f}")
+    return 0
 
 
 def _check_emulator(url: str, headers: dict[str, str], origin: str) -> None:

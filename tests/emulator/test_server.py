@@ -134,12 +134,18 @@ def test_huge_headers_do_not_crash(app: App) -> None:
     assert kit.send(app, "GET", "/portal/health", headers=headers).status == 200
 
 
-def test_gateway_bug_is_500_not_a_crash(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(request: Request) -> None:
+@pytest.mark.parametrize("suspends", [False, True], ids=["sync-step", "awaited-step"])
+def test_gateway_bug_is_500_not_a_crash(app: App, monkeypatch: pytest.MonkeyPatch, suspends: bool) -> None:
+    async def broken_later() -> None:
+        raise RuntimeError("bug")
+
+    def broken(request: Request) -> Any:
+        if suspends:  # the bug is met after an await (Lambda authorizer, pooled handler)
+            return broken_later()
         raise RuntimeError("bug")
 
     portal = next(m.gateway for m in app.mounts if m.base_path == "/portal")
-    monkeypatch.setattr(portal, "process", broken)
+    monkeypatch.setattr(portal, "begin", broken)  # the server's entry into the gateway
     resp = kit.send(app, "GET", "/portal/health")
     assert (resp.status, resp.body) == (500, b'{"message":"Internal Server Error"}')
     assert kit.send(app, "GET", "/partner/v1/health").status == 200
