@@ -1,50 +1,29 @@
 """Keep secrets out of everything under out/<stage>/: the stage's secret values and token look-alikes.
 
-Uses fixtures.redact.Redactor (the project's one redactor); a minimal stand-in is used only while
-that module is absent, so the gate never writes a secret because a module is missing.
+Uses fixtures.redact.Redactor, the project's one redactor; this module adds the sweep of files.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from fixtures.redact import Redactor
 from fixtures.stage import Secret, StageConfig
 
 MARKUP_SUFFIXES = frozenset({".xml", ".html", ".svg"})  # there the mark must be escaped to stay well-formed
 TEXT_SUFFIXES = frozenset({".json", ".xml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".toml", ".yml"})
 SKIP_DIRS = frozenset({"issuer"})  # the embedded stage's generated signing keys live there by design
 MARK = "<redacted>"
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 
 
 class TextRedactor(Protocol):
     def text(self, s: str) -> str: ...
 
 
-class _StandIn:
-    """Exact secret values (longest first), JWTs and bearer tokens -> <redacted>."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def text(self, s: str) -> str:
-        for secret in self._secrets:
-            s = s.replace(secret, MARK)
-        s = _JWT.sub(MARK, s)
-        return _BEARER.sub(lambda m: m.group(1) + MARK, s)
-
-
 def make_redactor(secrets: Iterable[str]) -> TextRedactor:
-    values = [s for s in secrets if s]
-    try:
-        from fixtures.redact import Redactor
-    except ImportError:
-        return _StandIn(values)
-    return Redactor(values)
+    return Redactor([s for s in secrets if s])
 
 
 def redact_tree(value: Any, redactor: TextRedactor) -> Any:
