@@ -58,8 +58,12 @@ def plan_run(stage: StageConfig, no_load: bool, smoke: bool) -> Plan:
     """PURE: smoke subset for a read-only stage that forbids load; load skipped by flag or by policy."""
     auto_smoke = not smoke and all(api.read_only and not api.load_allowed for api in stage.apis)
     why = "stage is read-only and forbids load: the smoke subset" if auto_smoke else ""
-    if smoke or auto_smoke:
-        return Plan(True, Part("skipped_by_request", "smoke subset (read-only, no load)"), why)
+    if auto_smoke:
+        return Plan(
+            True, Part("skipped_by_policy", "smoke subset: the stage is read-only and forbids load"), why
+        )
+    if smoke:
+        return Plan(True, Part("skipped_by_request", "--smoke: read-only smoke subset, no load"), why)
     if no_load:
         return Plan(False, Part("skipped_by_request", "--no-load"))
     if not any(api.load_allowed for api in stage.apis):
