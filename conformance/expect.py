@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import pytest
 
+from conformance.catalog_routes import all_routes, public_routes
 from conformance.support import ApiUnderTest
 from fixtures.behaviour import Kind, answer, asserted
 from fixtures.contract import Route
@@ -41,6 +42,14 @@ class Check:
                 200,
             )
         return exchange
+
+    def api_control(self, api: ApiUnderTest) -> Exchange | None:
+        """An API-level rule's positive control: its first public route (else first route) succeeds.
+
+        None only when the catalog gives the API no route to send (every route writes, read-only).
+        """
+        cases = public_routes(api.config, api.contract) or all_routes(api.config, api.contract)
+        return self.control(api, cases[0].route) if cases else None
 
     def success(self, exchange: Exchange, what: str = "a valid request") -> None:
         if not is_success(exchange):

@@ -115,11 +115,44 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         )
 
 
+class RedactedError(Exception):
+    """Stands in for an exception whose own str() would still show a secret after redaction."""
+
+
+def redact_exception(call: pytest.CallInfo[None], redactor: Redactor) -> None:
+    """The exception's text redacted in place: Allure's status message reads `call.excinfo`."""
+    if call.excinfo is None:
+        return
+    exc = call.excinfo.value
+    shown = str(exc)
+    clean = redactor.text(shown)
+    if clean == shown:
+        return
+    if isinstance(getattr(exc, "msg", None), str):  # pytest.fail/skip outcomes print `.msg`
+        exc.msg = redactor.text(exc.msg)  # type: ignore[union-attr]
+    exc.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in exc.args)
+    if redactor.text(str(exc)) != str(exc):  # a custom __str__ built from other fields
+        kind = AssertionError if isinstance(exc, AssertionError) else RedactedError
+        try:
+            raise kind(clean) from None
+        except kind:
+            call.excinfo = pytest.ExceptionInfo.from_current()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Safety net: every failure text goes through the redactor before any report sees it."""
+    """Safety net: every failure text goes through the redactor before any report sees it.
+
+    Covers failures and known deviations (xfail), the exception Allure reads for its status message,
+    and captured output. Runs inside Allure's own makereport wrapper, so Allure sees the result.
+    """
     outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     state = item.config.stash.get(SUITE, None)
-    if state is not None and report.failed and report.longrepr is not None:
+    if state is None:
+        return
+    redact_exception(call, state.redactor)
+    failed = report.failed or hasattr(report, "wasxfail")
+    if failed and report.longrepr is not None and not isinstance(report.longrepr, tuple):
         report.longrepr = state.redactor.text(str(report.longrepr))
+    report.sections = [(title, state.redactor.text(text)) for title, text in report.sections]

@@ -59,6 +59,16 @@ def _no_attacker_origin(check: Check, api: ApiUnderTest, exchange: Exchange, ori
         check.fail(exchange, f"no Access-Control-Allow-Origin for the attacker origin {origin}")
 
 
+def _preflight_control(check: Check, api: ApiUnderTest, path: str, origin: str, method: str) -> None:
+    """Positive control: an allowed origin's preflight is answered with its origin and method."""
+    exchange = _preflight(api, path, origin, method)
+    if not 200 <= exchange.status < 300 or exchange.header("access-control-allow-origin") != origin:
+        check.fail(exchange, f"control: 2xx with Access-Control-Allow-Origin: {origin}", 204)
+    methods = _listed(exchange.header("access-control-allow-methods"))
+    if method.lower() not in methods and "*" not in methods:
+        check.fail(exchange, f"control: Access-Control-Allow-Methods listing {method}", 204)
+
+
 def _no_wildcard_with_credentials(check: Check, exchange: Exchange) -> None:
     allow = exchange.header("access-control-allow-origin")
     credentials = (exchange.header("access-control-allow-credentials") or "").lower()
@@ -95,6 +105,7 @@ def test_preflight_does_not_allow_unlisted_method_or_header(
     method = next((m for m in CONCRETE_METHODS if m not in listed), "PATCH")
     origin = cors_origins(api.contract)[0]
     path = _sample_path(api, _first_cors_path(api))
+    _preflight_control(check, api, path, origin, "GET")
     exchange = _preflight(api, path, origin, method, DISALLOWED_HEADER)
     methods = _listed(exchange.header("access-control-allow-methods"))
     if method.lower() in methods or "*" in methods and "*" not in listed:
@@ -107,8 +118,9 @@ def test_preflight_from_attacker_origin_gets_no_allow_origin(
     suite: Suite, check: Check, origin_case: OriginCase
 ) -> None:
     api = api_of(suite, origin_case)
-    check.success(_preflight(api, _sample_path(api, origin_case.path), origin_case.allowed, "GET"), "control")
-    exchange = _preflight(api, _sample_path(api, origin_case.path), origin_case.origin, "GET")
+    path = _sample_path(api, origin_case.path)
+    _preflight_control(check, api, path, origin_case.allowed, "GET")
+    exchange = _preflight(api, path, origin_case.origin, "GET")
     _no_attacker_origin(check, api, exchange, origin_case.origin)
 
 
@@ -155,6 +167,7 @@ def test_gateway_error_carries_cors_headers(suite: Suite, check: Check, cors_err
         check.control(api, route)
         spec = api.unauthenticated(route)
     else:
+        check.api_control(api)
         spec = api.valid_request(_actual_route(api))
         spec = spec.__class__("GET", "/stagegate-no-such-route", {}, spec.headers, None)
     exchange = api.send(spec.merge_headers({"Origin": expected or ""}))

@@ -63,6 +63,7 @@ def test_success_content_type_is_declared(suite: Suite, check: Check, any_route:
 def test_unknown_path_error_has_gateway_envelope(suite: Suite, check: Check, api_case: ApiCase) -> None:
     """The gateway's own errors are `{"message": ...}` with the exact text per flavour."""
     api = api_of(suite, api_case)
+    check.api_control(api)
     exchange = _unknown_path(api)
     check.rejected(api, exchange, Kind.NOT_FOUND)
     if exchange.content_type != "application/json":

@@ -105,6 +105,8 @@ def judge(
     reasons: list[str] = []  # failures
     if offered == 0 or statuses.get("0", 0) > sent / 2:
         inconclusive.append(f"stage unreachable: {statuses.get('0', 0)} of {sent} requests got no response")
+    elif sent == 0:  # a handful of sends, all dropped: below the dropped-share floor, still nothing seen
+        inconclusive.append(f"no request was sent: all {offered} planned sends were dropped")
     # Dropped sends mean the in-flight cap was reached: the driver or the stage was overwhelmed.
     if dropped > max(tolerance.accepted_abs, tolerance.max_late_share * offered):
         shortfall.append(f"driver dropped {dropped} of {offered} sends at the in-flight cap")
@@ -200,6 +202,9 @@ def judge(
     # The model replays the ACTUAL send times, so a disagreement is evidence even when the driver
     # was late; a pass is not when the plan was missed. Answers that never reached throttling (no
     # response, 401...) make the comparison itself meaningless.
+    # Zero acceptances can sit within the tolerance of a small model count, yet show no bucket at all.
+    if sent and not any(g.accepted for g in groups):
+        shortfall.append("no request was accepted: nothing shows the limit")
     if inconclusive:
         status: Status = "inconclusive"
     elif reasons:

@@ -160,18 +160,33 @@ def _missing(g: GateInputs) -> tuple[str, ...]:
         ("conformance", g.conformance_part, g.conformance),
         ("load", g.load_part, g.load),
     ):
-        if part.state == "missing" or (part.state == "ran" and result is None):
+        known = part.state in ("ran", "aborted") or part.state.startswith("skipped_")
+        if not known or (part.state == "ran" and result is None):  # "missing" or an unknown state
             out.append(f"{name} part produced no results" + (f" ({part.detail})" if part.detail else ""))
     return tuple(out)
 
 
+PYTEST_NORMAL_EXITS = (0, 1, 5)  # ok, tests failed, none collected (run.zero_tests says so)
+LOCUST_NORMAL_EXITS = (0, 1, 3)  # the locustfile's pass, fail, inconclusive
+
+
 def _aborted(g: GateInputs) -> tuple[str, ...]:
     out = [f"{name} part ended abnormally: {p.detail}" for name, p in _parts(g) if p.state == "aborted"]
-    if g.conformance is not None and g.conformance.exit_code in (2, 3, 4):
-        code = g.conformance.exit_code
-        out.append(f"pytest exited with code {code} (interrupted, internal or usage error)")
-    if g.load is not None and g.load.exit_code == 2:
+    c, load = g.conformance, g.load
+    if c is not None and c.exit_code is not None:
+        if c.exit_code not in PYTEST_NORMAL_EXITS:  # 2 interrupted, 3 internal, 4 usage, <0 a signal
+            out.append(
+                f"pytest exited with code {c.exit_code} (interrupted, internal or usage error, or killed)"
+            )
+        elif c.exit_code == 1 and not (c.failures or c.xpasses):  # junit.xml does not hold the failure
+            out.append("pytest exited with code 1 but junit.xml records no failure")
+    if load is not None and load.exit_code == 2:
         out.append("the load part reported a configuration error (locust exit code 2)")
+    elif load is not None and load.exit_code is not None:
+        if load.exit_code not in LOCUST_NORMAL_EXITS:
+            out.append(f"locust exited with code {load.exit_code} (crashed or killed)")
+        elif load.exit_code and not _load_with(frozenset({"fail", "inconclusive"}), g):
+            out.append(f"locust exited with code {load.exit_code} but every scenario result says pass")
     return tuple(out)
 
 
@@ -206,7 +221,10 @@ def _load_with(verdicts: frozenset[str], g: GateInputs) -> tuple[str, ...]:
         verdict = s.verdict if s.verdict in ("pass", "fail") else "inconclusive"
         if verdict in verdicts:
             out.append(f"{s.key}: " + ("; ".join(s.reasons) or verdict))
-    if not out and g.load.verdict in verdicts:  # overall verdict without a scenario to blame
+    overall = g.load.verdict
+    if overall is not None and overall not in ("pass", "fail"):
+        overall = "inconclusive"  # an unknown overall verdict never passes
+    if not out and overall in verdicts:  # overall verdict without a scenario to blame
         out.append("load: " + ("; ".join(g.load.reasons) or str(g.load.verdict)))
     return tuple(out)
 

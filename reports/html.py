@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GENERATE_TIMEOUT_S = 180.0
-RENDER_HINT = "run `make report-deps` (npm ci, needs Node.js 20+) then `make report STAGE={stage}`"
+RENDER_HINT = (
+    "run `make setup` (npm ci, needs Node.js 20+) then `.venv/bin/python -m reports.build --stage {stage}`"
+)
 _ANALYTICS = re.compile(
     r"<script[^>]*googletagmanager\.com[^>]*>\s*</script>\s*<script>\s*window\.dataLayer.*?</script>",
     re.DOTALL,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
+import pytest
+
+from conformance.session import RedactedError, redact_exception
 from fixtures.redact import REDACTED, Redactor
 from fixtures.stage import (
     ApiConfig,
@@ -164,3 +167,56 @@ def test_redaction_is_idempotent() -> None:
     once = r.text(f"x-api-key: {API_KEY} Bearer {JWT}")
     assert r.text(once) == once
     assert API_KEY not in once and JWT not in once
+
+
+class _FieldError(Exception):
+    """An exception whose str() comes from a field, not from its args."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__("field error")
+        self.value = value
+
+    def __str__(self) -> str:
+        return f"bad value {self.value}"
+
+
+def _call(exc: BaseException) -> pytest.CallInfo[None]:
+    def boom() -> NoReturn:
+        raise exc
+
+    return pytest.CallInfo.from_call(boom, when="call", reraise=None)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        pytest.fail.Exception(f"token {JWT}", pytrace=False),
+        AssertionError(f"headers {{'x-api-key': '{API_KEY}'}}"),
+        KeyError(f"key {API_KEY}"),
+        _FieldError(API_KEY),
+    ],
+    ids=["pytest-fail", "assertion", "key-error", "custom-str"],
+)
+def test_exception_text_is_redacted_for_allure(exc: BaseException) -> None:
+    """Allure's status message is `call.excinfo.exconly()`: it must not show a secret."""
+    call = _call(exc)
+    assert call.excinfo is not None  # the call raised
+    redact_exception(call, Redactor([API_KEY]))
+    shown = call.excinfo.exconly()
+    assert API_KEY not in shown and JWT not in shown
+    assert REDACTED in shown
+    assert isinstance(call.excinfo.value, AssertionError) == isinstance(exc, AssertionError)
+
+
+def test_custom_str_exception_is_replaced_by_a_redacted_stand_in() -> None:
+    call = _call(_FieldError(API_KEY))
+    redact_exception(call, Redactor([API_KEY]))
+    assert call.excinfo is not None and isinstance(call.excinfo.value, RedactedError)
+    assert call.excinfo.exconly().endswith(f"bad value {REDACTED}")
+
+
+def test_exception_without_secret_is_left_alone() -> None:
+    exc = KeyError("clinic_id")
+    call = _call(exc)
+    redact_exception(call, Redactor([API_KEY]))
+    assert call.excinfo is not None and call.excinfo.value is exc  # control: nothing to redact

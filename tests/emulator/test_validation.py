@@ -119,6 +119,7 @@ def test_parameters_checked_before_body() -> None:
         GOOD[:-1] + b', "extra": 1}',  # additionalProperties false
         GOOD[:-1] + b', "channel": "fax"}',  # enum
         b"",  # empty body validated as {} (ASSUMPTION): required fields missing
+        b"[" * 100_000 + b"]" * 100_000,  # nested past the parser's depth: 400, not a crash
     ],
 )
 def test_body_failing_the_model_is_invalid_request_body(body: bytes) -> None:

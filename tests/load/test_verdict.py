@@ -419,3 +419,45 @@ def test_no_throttle_group_allows_429s_the_replay_expects_but_stays_inconclusive
     assert not any("throttles too early" in r for r in verdict.reasons)
     too_early = {i: replace(o, status=429, body_kind="throttled") for i, o in _gateway(sends, limits).items()}
     assert judge(sc, sends, too_early, TOL, True, EPOCH).status == "fail"
+
+
+def _few(status: int | None, count: int = 2) -> tuple[list[Send], dict[int, Observation]]:
+    """`count` sends, each answered `status` (None: dropped at the in-flight cap)."""
+    sends = _sends([("GET /a", ("r",), None, count, 10, 0.0)])
+    sent = None if status is None else 0.0
+    obs = {
+        s.index: Observation(
+            s.index, EPOCH + s.at, None if sent is None else EPOCH + s.at, 0.001, status or 0, "none"
+        )
+        for s in sends
+    }
+    return sends, obs
+
+
+def test_zero_requests_sent_is_inconclusive_even_below_the_dropped_floor() -> None:
+    """2 sends, both dropped (2 <= accepted_abs, so the dropped-share rule alone would not block)."""
+    sends, obs = _few(None)
+    for observations in (obs, {}):
+        verdict = judge(_scenario(BURST), sends, observations, TOL, True, EPOCH)
+        assert verdict.status == "inconclusive"
+        assert any("no request was sent" in r for r in verdict.reasons), verdict.reasons
+    control = judge(_scenario(BURST), sends, _few(200)[1], TOL, True, EPOCH)
+    assert control.status == "pass", control.reasons
+
+
+def test_zero_accepted_requests_never_pass_even_within_tolerance() -> None:
+    """2 sends, both 429: 0 accepted is within +/- 2 of the model's 2, yet nothing shows a bucket."""
+    sends, obs = _few(429)
+    obs = {i: replace(o, body_kind="throttled") for i, o in obs.items()}
+    for embedded in (True, False):
+        verdict = judge(_scenario(BURST), sends, obs, TOL, embedded, EPOCH)
+        assert verdict.status == "inconclusive"
+        assert any("no request was accepted" in r for r in verdict.reasons), verdict.reasons
+
+
+def test_all_connection_errors_are_inconclusive_whatever_the_sample_size() -> None:
+    for count in (1, 2, 300):
+        sends, obs = _few(0, count)
+        verdict = judge(_scenario(BURST), sends, obs, TOL, True, EPOCH)
+        assert verdict.status == "inconclusive"
+        assert "unreachable" in verdict.reasons[0]

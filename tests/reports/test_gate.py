@@ -143,3 +143,82 @@ def test_a_custom_policy_is_applied_as_given() -> None:
     assert evaluate(replace(good(), load=load("fail")), lenient).verdict == "inconclusive"
     never = (Rule("always", "fail", "blocks everything", lambda g: ("no",)),)
     assert evaluate(good(), never).verdict == "fail"
+
+
+@pytest.mark.parametrize("code", [-9, -15, 6, 137])
+def test_pytest_killed_or_odd_exit_with_a_clean_junit_is_inconclusive(code: int) -> None:
+    inputs = replace(good(), conformance=replace(conformance(), exit_code=code))
+    decision = evaluate(inputs)
+    assert (decision.verdict, [r.rule for r in decision.reasons]) == ("inconclusive", ["part.aborted"])
+
+
+def test_pytest_exit_1_needs_a_failure_in_junit() -> None:
+    """exit 1 with a junit.xml that records no failure: the file does not hold the whole run."""
+    assert rules(replace(good(), conformance=replace(conformance(), exit_code=1))) == ["part.aborted"]
+    issue = TestIssue("test_auth::test_x", "auth", "expected 401")
+    failed = replace(conformance(failed=1, failures=(issue,)), exit_code=1)
+    assert rules(replace(good(), conformance=failed)) == ["conformance.unexpected_failure"]
+
+
+def test_pytest_exit_5_no_tests_collected_is_inconclusive() -> None:
+    inputs = replace(good(), conformance=replace(conformance(passed=0), exit_code=5))
+    assert rules(inputs) == ["run.zero_tests"]
+
+
+@pytest.mark.parametrize("code", [-9, 4, 120])
+def test_locust_crash_or_kill_after_writing_results_is_inconclusive(code: int) -> None:
+    inputs = replace(good(), load=replace(load("pass", "pass"), exit_code=code))
+    assert rules(inputs) == ["part.aborted"]
+
+
+def test_locust_exit_code_that_contradicts_passing_scenarios_is_inconclusive() -> None:
+    for code in (1, 3):
+        inputs = replace(good(), load=replace(load("pass"), exit_code=code))
+        assert evaluate(inputs).verdict == "inconclusive", code
+    assert evaluate(replace(good(), load=replace(load("pass"), exit_code=0))).verdict == "pass"
+    assert rules(replace(good(), load=replace(load("fail"), exit_code=1))) == ["load.fail"]
+    assert rules(replace(good(), load=replace(load("inconclusive"), exit_code=3))) == ["load.inconclusive"]
+
+
+def test_locust_configuration_error_is_inconclusive() -> None:
+    assert rules(replace(good(), load=replace(load("pass"), exit_code=2))) == ["part.aborted"]
+
+
+def test_an_unknown_overall_load_verdict_never_passes() -> None:
+    inputs = replace(good(), load=replace(load("pass"), verdict="error"))
+    assert rules(inputs) == ["load.inconclusive"]
+    assert evaluate(replace(good(), load=replace(load("pass"), verdict="pass"))).verdict == "pass"
+
+
+def test_an_unknown_part_state_counts_as_missing() -> None:
+    """gate.json is read back by reports.build: a state the policy does not know never passes."""
+    inputs = replace(good(), load_part=Part("done"))  # type: ignore[arg-type]
+    assert rules(inputs) == ["part.missing"]
+
+
+def test_aborted_parts_are_inconclusive_even_with_clean_results() -> None:
+    inputs = replace(good(), conformance_part=Part("aborted", "stopped after 600 s"))
+    assert rules(inputs) == ["part.aborted"]
+    inputs = replace(good(), load_part=Part("aborted", "stopped after 900 s"))
+    assert rules(inputs) == ["part.aborted"]
+
+
+def test_no_combination_of_a_gap_and_clean_results_passes() -> None:
+    """Each gap alone, beside a clean other part: never pass."""
+    skipped = Part("skipped_by_policy", "load_allowed = false")
+    gaps = [
+        replace(good(), conformance=None),
+        replace(good(), conformance_part=Part("missing"), conformance=None),
+        replace(good(), conformance=conformance(passed=0)),
+        replace(good(), conformance=conformance(passed=0, skipped=3), load_part=skipped, load=None),
+        replace(good(), load=None),
+        replace(good(), load=LoadResult(())),
+        replace(good(), load=load("pass", "inconclusive")),
+        replace(good(), unreachable="portal: refused"),
+        GateInputs(Part("ran"), skipped, conformance(), None, unreachable="x"),
+        replace(good(), conformance=replace(conformance(), exit_code=2)),
+        replace(good(), conformance=replace(conformance(), exit_code=3)),
+        replace(good(), conformance=replace(conformance(), exit_code=4)),
+    ]
+    assert [evaluate(g).verdict for g in gaps] == ["inconclusive"] * len(gaps)
+    assert evaluate(replace(good(), load_part=skipped, load=None)).verdict == "pass"

@@ -33,7 +33,10 @@ def test_analytics_tag_is_removed_and_the_rest_kept() -> None:
 def test_without_node_the_gate_says_how_to_render(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("reports.html.shutil.which", lambda name: None)
     outcome = render(tmp_path, tmp_path / "report.html", "x", ROOT, "local")
-    assert outcome.path is None and "node is not installed" in outcome.note and "make report" in outcome.note
+    assert outcome.path is None and "node is not installed" in outcome.note
+    assert "`make setup`" in outcome.note and "-m reports.build --stage local" in outcome.note
+    targets = {line.split(":")[0] for line in (ROOT / "Makefile").read_text().splitlines() if ":" in line}
+    assert "setup" in targets  # the hint names a target that exists
 
 
 def test_without_allure_installed_the_gate_says_how_to_render(tmp_path: Path) -> None:
@@ -48,7 +51,7 @@ def test_without_allure_installed_the_gate_says_how_to_render(tmp_path: Path) ->
 @pytest.mark.slow
 def test_single_file_report_renders_in_chromium_with_verdict_and_load_chart() -> None:
     if shutil.which("node") is None or not allure_bin(ROOT).exists():
-        pytest.skip("Allure 3 not installed: run `make report-deps` (npm ci)")
+        pytest.skip("Allure 3 not installed: run `make setup` (npm ci)")
     if chromium() is None:
         pytest.skip("chromium not installed: `apt-get install -y chromium` (test set-up)")
     out = KEEP / "local"
