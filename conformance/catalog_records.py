@@ -68,7 +68,7 @@ class OriginCase:
 
     @property
     def id(self) -> str:
-        return f"{self.api} {self.trick} {self.origin}"
+        return f"{self.api} {self.trick} origin {self.origin}"  # "portal null origin null", not "null null"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,11 @@ class Unavailable(Exception):
     """A credential the stage file does not provide; str() is the skip reason."""
 
 
+class TokenFetchError(Exception):
+    """The stage gives an OAuth2 client but its token endpoint gave no token: a failure, not a skip
+    (skipping would turn every auth rule, controls included, into a pass-by-absence)."""
+
+
 def header_name(identity_source: str) -> str:
     """`$request.header.X` / `method.request.header.X` -> `X`."""
     return identity_source.rsplit(".", 1)[-1]
@@ -108,19 +113,24 @@ class ApiCredentials:
         data = {"grant_type": "client_credentials"}
         if oauth.scopes:
             data["scope"] = " ".join(oauth.scopes)
+        outcome = "no answer"
         try:
             response = requests.post(
                 oauth.token_url,
                 data=data,
                 auth=(oauth.client_id.value, oauth.client_secret.value),
                 timeout=self.timeout_s,
+                allow_redirects=False,  # the client secret goes to the configured URL only
             )
+            outcome = f"HTTP {response.status_code}"
             token = response.json().get("access_token") if response.ok else None
-        except (requests.RequestException, ValueError):
+        except (requests.RequestException, ValueError, AttributeError):
             token = None
-        if not token:
-            raise Unavailable(f"OAuth2 client-credentials token request to {oauth.token_url} failed")
-        return str(token)
+        if not token or not isinstance(token, str):
+            raise TokenFetchError(
+                f"OAuth2 client-credentials token request to {oauth.token_url} failed ({outcome})"
+            )
+        return token
 
     # -- tokens per route -----------------------------------------------------------------------
     def authorizer(self, route: Route) -> Any:

@@ -34,6 +34,33 @@ class ExchangeLog:
         self.items = []
 
 
+class SuiteRedactor:
+    """The stage's secrets plus those learnt during the run: an OAuth2 access token is fetched lazily,
+    after the suite starts, and an opaque (non-JWT) one matches no pattern."""
+
+    def __init__(self, stage: StageConfig, creds: list[ApiCredentials]) -> None:
+        self._stage = stage
+        self._creds = creds
+        self._known: tuple[str, ...] | None = None
+        self._redactor = Redactor()
+
+    def current(self) -> Redactor:
+        secrets = tuple(value for creds in self._creds for value in creds.secrets())
+        if secrets != self._known:
+            self._redactor = Redactor.for_stage(self._stage, extra=secrets)
+            self._known = secrets
+        return self._redactor
+
+    def text(self, s: str) -> str:
+        return self.current().text(s)
+
+    def headers(self, headers: Any) -> Any:
+        return self.current().headers(headers)
+
+    def json(self, obj: Any) -> Any:
+        return self.current().json(obj)
+
+
 class Suite:
     """Session state: the APIs under test, the redactor and the exchange log."""
 
@@ -41,14 +68,12 @@ class Suite:
         self.stage = stage
         self.log = ExchangeLog()
         self.apis: dict[str, ApiUnderTest] = {}
-        secrets: list[str] = []
         for config in stage.apis:
             contract = loaded.contracts[config.name]
             creds = ApiCredentials(config, contract, stage.timeout_s)
             client = HttpClient(config.base_url, stage.timeout_s, on_exchange=self.log.add)
             self.apis[config.name] = ApiUnderTest(config, contract, client, creds, stage.embedded)
-            secrets += creds.secrets()
-        self.redactor = Redactor.for_stage(stage, extra=secrets)
+        self.redactor = SuiteRedactor(stage, [api.creds for api in self.apis.values()])
 
     def api(self, name: str) -> ApiUnderTest:
         return self.apis[name]
@@ -82,7 +107,7 @@ def api_of(suite: Suite, case: Any) -> ApiUnderTest:
     return suite.api(inner.api)
 
 
-def _render(exchange: Exchange, redactor: Redactor) -> str:
+def _render(exchange: Exchange, redactor: Redactor | SuiteRedactor) -> str:
     lines = [f"{exchange.method} {exchange.url}"]
     lines += [f"{k}: {v}" for k, v in redactor.headers(list(exchange.request_headers))]
     if exchange.request_body:
@@ -119,7 +144,7 @@ class RedactedError(Exception):
     """Stands in for an exception whose own str() would still show a secret after redaction."""
 
 
-def redact_exception(call: pytest.CallInfo[None], redactor: Redactor) -> None:
+def redact_exception(call: pytest.CallInfo[None], redactor: Redactor | SuiteRedactor) -> None:
     """The exception's text redacted in place: Allure's status message reads `call.excinfo`."""
     if call.excinfo is None:
         return

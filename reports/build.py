@@ -19,7 +19,7 @@ from typing import Any
 
 from reports.allure_load import AllureWriter, gate_result, scenario_result
 from reports.conformance_results import read_conformance
-from reports.gate import POLICY, Decision, GateInputs, Part, evaluate
+from reports.gate import POLICY, Decision, GateInputs, Part, config_errors, evaluate
 from reports.html import HtmlOutcome, render
 from reports.load_results import read_load
 from reports.redaction import make_redactor, redact_tree, sweep
@@ -162,6 +162,7 @@ def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = T
         if info.load_part.state in ("ran", "aborted")
         else None,
         unreachable=info.unreachable,
+        config_errors=config_errors(info.conformance_exit, info.load_exit),
     )
     decision = evaluate(inputs)
     now_ms = int(time.time() * 1000)

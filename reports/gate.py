@@ -118,6 +118,7 @@ class GateInputs:
     conformance: ConformanceResult | None = None
     load: LoadResult | None = None
     unreachable: str = ""  # non-empty: the stage could not be reached (one line, why)
+    config_errors: tuple[str, ...] = ()  # config_errors(): a part's own configuration error, by exit code
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,25 @@ class Decision:
 
     @property
     def exit_code(self) -> int:
+        """A part's configuration error exits 2 (fix the setup) unless something failed outright."""
+        if self.verdict != "fail" and any(r.rule == CONFIG_RULE for r in self.reasons):
+            return EXIT_CONFIG_ERROR
         return EXIT_CODES[self.verdict]
+
+
+CONFIG_RULE = "part.config_error"
+PYTEST_CONFIG_EXIT = 4  # conformance/plugin.py: a ConfigError becomes a pytest usage error
+LOCUST_CONFIG_EXIT = 2  # load/locustfile.py: a ConfigError before any traffic
+
+
+def config_errors(conformance_exit: int | None, load_exit: int | None) -> tuple[str, ...]:
+    """One line per part whose exit code says configuration error (also when it left no results)."""
+    out = []
+    if conformance_exit == PYTEST_CONFIG_EXIT:
+        out.append("pytest exited with code 4: a configuration error (stage, contract or deviations file)")
+    if load_exit == LOCUST_CONFIG_EXIT:
+        out.append("locust exited with code 2: a configuration error (stage or contract)")
+    return tuple(out)
 
 
 def _unreachable(g: GateInputs) -> tuple[str, ...]:
@@ -166,26 +185,29 @@ def _missing(g: GateInputs) -> tuple[str, ...]:
     return tuple(out)
 
 
-PYTEST_NORMAL_EXITS = (0, 1, 5)  # ok, tests failed, none collected (run.zero_tests says so)
-LOCUST_NORMAL_EXITS = (0, 1, 3)  # the locustfile's pass, fail, inconclusive
+PYTEST_NORMAL_EXITS = (0, 1, 5, PYTEST_CONFIG_EXIT)  # 5: none collected (run.zero_tests); 4: config
+LOCUST_NORMAL_EXITS = (0, 1, 3, LOCUST_CONFIG_EXIT)  # the locustfile's pass, fail, inconclusive; config
+
+
+def _config_error(g: GateInputs) -> tuple[str, ...]:
+    derived = config_errors(
+        g.conformance.exit_code if g.conformance else None, g.load.exit_code if g.load else None
+    )
+    return tuple(dict.fromkeys((*g.config_errors, *derived)))
 
 
 def _aborted(g: GateInputs) -> tuple[str, ...]:
     out = [f"{name} part ended abnormally: {p.detail}" for name, p in _parts(g) if p.state == "aborted"]
     c, load = g.conformance, g.load
     if c is not None and c.exit_code is not None:
-        if c.exit_code not in PYTEST_NORMAL_EXITS:  # 2 interrupted, 3 internal, 4 usage, <0 a signal
-            out.append(
-                f"pytest exited with code {c.exit_code} (interrupted, internal or usage error, or killed)"
-            )
+        if c.exit_code not in PYTEST_NORMAL_EXITS:  # 2 interrupted, 3 internal or unreachable, <0 a signal
+            out.append(f"pytest exited with code {c.exit_code} (interrupted, internal error, or killed)")
         elif c.exit_code == 1 and not (c.failures or c.xpasses):  # junit.xml does not hold the failure
             out.append("pytest exited with code 1 but junit.xml records no failure")
-    if load is not None and load.exit_code == 2:
-        out.append("the load part reported a configuration error (locust exit code 2)")
-    elif load is not None and load.exit_code is not None:
+    if load is not None and load.exit_code is not None:
         if load.exit_code not in LOCUST_NORMAL_EXITS:
             out.append(f"locust exited with code {load.exit_code} (crashed or killed)")
-        elif load.exit_code and not _load_with(frozenset({"fail", "inconclusive"}), g):
+        elif load.exit_code in (1, 3) and not _load_with(frozenset({"fail", "inconclusive"}), g):
             out.append(f"locust exited with code {load.exit_code} but every scenario result says pass")
     return tuple(out)
 
@@ -253,6 +275,8 @@ POLICY: tuple[Rule, ...] = (
     Rule("part.missing", "inconclusive", "a part that should have run left no results", _missing),
     Rule("part.aborted", "inconclusive", "a part ended abnormally (crash, interrupt, usage error)", _aborted),
     Rule("run.zero_tests", "inconclusive", "zero tests (or scenarios) ran: nothing was checked", _none_run),
+    Rule(CONFIG_RULE, "inconclusive", "a part reported a configuration error (the gate exits 2)",
+         _config_error),
 )  # fmt: skip
 
 

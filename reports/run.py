@@ -26,7 +26,7 @@ from fixtures.stage import StageConfig, load_stage
 from reports.build import ROOT, ContractFile, RunInfo, build, contract_digest
 from reports.gate import EXIT_CONFIG_ERROR, Part
 from reports.load_progress import describe_load, read_load_progress
-from reports.parts import ProgressLine, run_part
+from reports.parts import PartRun, ProgressLine, run_part
 from reports.pytest_progress import ENV as PROGRESS_ENV
 from reports.pytest_progress import read_progress
 from reports.redaction import make_redactor, stage_secrets
@@ -233,9 +233,18 @@ def _conformance(
                    timeout_s=CONFORMANCE_LIMIT_S)  # fmt: skip
     progress.finish(describe(run.seconds) + (" - done" if run.exit_code is not None else " - TIME LIMIT"))
     progress_file.unlink(missing_ok=True)
+    part = part_after(run, "pytest", (out_dir / "junit.xml").is_file(), CONFORMANCE_LIMIT_S)
+    return part, run.exit_code, run.seconds
+
+
+def part_after(run: PartRun, tool: str, results_written: bool, limit_s: float) -> Part:
+    """PURE: the part's state from its exit and whether it left results (the log's last line says why not)."""
     if run.exit_code is None:
-        return Part("aborted", f"stopped after {CONFORMANCE_LIMIT_S:.0f} s"), None, run.seconds
-    return Part("ran"), run.exit_code, run.seconds
+        return Part("aborted", f"stopped after {limit_s:.0f} s")
+    if not results_written:
+        last = run.log_tail.splitlines()[-1:] or ["no output"]
+        return Part("missing", f"{tool} exit {run.exit_code}: {last[0][:200]}")
+    return Part("ran")
 
 
 def load_command(stage_file: str, out_dir: Path) -> list[str]:
@@ -262,12 +271,8 @@ def _load(
         describe(run.seconds) + (f" - exit {run.exit_code}" if run.exit_code is not None else " - TIME LIMIT")
     )
     progress_file.unlink(missing_ok=True)
-    if run.exit_code is None:
-        return Part("aborted", f"stopped after {LOAD_LIMIT_S:.0f} s"), None, run.seconds
-    if not (load_dir / "summary.json").is_file():
-        last = run.log_tail.splitlines()[-1:] or ["no output"]
-        return Part("missing", f"locust exit {run.exit_code}: {last[0][:200]}"), run.exit_code, run.seconds
-    return Part("ran"), run.exit_code, run.seconds
+    part = part_after(run, "locust", (load_dir / "summary.json").is_file(), LOAD_LIMIT_S)
+    return part, run.exit_code, run.seconds
 
 
 def main(argv: list[str] | None = None) -> int:

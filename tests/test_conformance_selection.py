@@ -198,3 +198,33 @@ def test_a_read_only_stage_is_sent_no_writing_request(tmp_path: Path) -> None:
     methods = [json.loads(ln)["httpMethod"] for ln in log.read_text().splitlines() if ln.startswith("{")]
     assert len(methods) > run.passed  # every test sent at least one request
     assert set(methods) <= {"GET", "HEAD", "OPTIONS"}, sorted(set(methods))
+
+
+@pytest.mark.slow
+def test_api_level_rejections_fail_when_every_request_is_refused(tmp_path: Path) -> None:
+    """A base URL with the wrong stage name answers 404 to everything: the API-level rejection rules
+    (unknown path, gateway envelope and CORS on errors, attacker origins) fail on their controls."""
+    from fixtures.emulator.runner import start_emulator
+
+    embedded = local_stage_copy(tmp_path)
+    with start_emulator(str(embedded), port=0, fresh_keys=True) as running:
+        env: dict[str, str] = {}
+        text = remote_stage_text(embedded.read_text(), running.port, env)
+        wrong = text.replace(f"{running.port}/portal", f"{running.port}/stagegate-no-such-stage")
+        assert wrong != text
+        path = tmp_path / "wrong-stage.toml"
+        path.write_text(wrong)
+        rules = "unknown_path or gateway_error_carries or unlisted_method or attacker_origin"
+        run = run_suite("--stage", str(path), "-k", rules, env=env)
+    assert run.returncode == 1, run.output[-3000:]
+    portal = {t.split("[", 1)[0] for t in run.failed if "[portal" in t}
+    assert portal == {
+        "test_unknown_path_is_rejected",
+        "test_unknown_path_error_has_gateway_envelope",
+        "test_gateway_error_carries_cors_headers",
+        "test_preflight_does_not_allow_unlisted_method_or_header",
+        "test_preflight_from_attacker_origin_gets_no_allow_origin",
+        "test_actual_request_from_attacker_origin_gets_no_allow_origin",
+    }
+    assert not any("[partner" in t for t in run.failed)  # control: the other API still passes
+    assert "positive control" in run.output and "control: 2xx" in run.output

@@ -123,7 +123,12 @@ def test_skipped_load_by_policy_passes_with_a_note(tmp_path: Path) -> None:
             case.remove(child)
     (out / "junit.xml").write_text(ET.tostring(root, encoding="unicode"))
     built = build(
-        info(stage="prod", load_part=Part("skipped_by_policy", "load_allowed = false")),
+        info(
+            stage="prod",
+            load_part=Part("skipped_by_policy", "load_allowed = false"),
+            conformance_exit=0,  # every case passed: pytest exits 0 (exit 1 here would be inconclusive)
+            load_exit=None,
+        ),
         out,
         render_html=False,
     )

@@ -16,6 +16,7 @@ from reports.gate import (
     Rule,
     ScenarioResult,
     TestIssue,
+    config_errors,
     evaluate,
 )
 
@@ -119,7 +120,7 @@ def test_nothing_run_at_all_is_not_a_pass() -> None:
     assert decision.verdict == "inconclusive"
 
 
-@pytest.mark.parametrize("code", [2, 3, 4])
+@pytest.mark.parametrize("code", [2, 3])
 def test_abnormal_pytest_exit_is_inconclusive(code: int) -> None:
     inputs = replace(good(), conformance=replace(conformance(), exit_code=code))
     assert rules(inputs) == ["part.aborted"]
@@ -180,8 +181,30 @@ def test_locust_exit_code_that_contradicts_passing_scenarios_is_inconclusive() -
     assert rules(replace(good(), load=replace(load("inconclusive"), exit_code=3))) == ["load.inconclusive"]
 
 
-def test_locust_configuration_error_is_inconclusive() -> None:
-    assert rules(replace(good(), load=replace(load("pass"), exit_code=2))) == ["part.aborted"]
+def test_a_part_configuration_error_exits_2_and_never_passes() -> None:
+    """pytest 4 / locust 2 (a bad deviations file, contract...): exit 2, also without results."""
+    for inputs in (
+        replace(good(), load=replace(load("pass"), exit_code=2)),
+        replace(good(), conformance=replace(conformance(), exit_code=4)),
+        replace(good(), conformance=None, config_errors=config_errors(4, None)),
+        replace(good(), load=None, config_errors=config_errors(None, 2)),
+    ):
+        decision = evaluate(inputs)
+        assert decision.verdict == "inconclusive" and decision.exit_code == 2, decision.reasons
+        assert "part.config_error" in [r.rule for r in decision.reasons]
+    assert config_errors(1, 1) == () and evaluate(good()).exit_code == 0  # control
+
+
+def test_a_failure_outranks_a_configuration_error() -> None:
+    issue = TestIssue("test_auth::test_x", "auth", "expected 401")
+    inputs = replace(good(), conformance=conformance(failed=1, failures=(issue,)), load=None,
+                     config_errors=config_errors(None, 2))  # fmt: skip
+    assert (evaluate(inputs).verdict, evaluate(inputs).exit_code) == ("fail", 1)
+
+
+def test_one_configuration_error_gives_one_reason() -> None:
+    inputs = replace(good(), load=replace(load("pass"), exit_code=2), config_errors=config_errors(0, 2))
+    assert rules(inputs) == ["part.config_error"]
 
 
 def test_an_unknown_overall_load_verdict_never_passes() -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.stage import load_stage
-from reports.run import plan_run
+from reports.gate import Part
+from reports.parts import PartRun
+from reports.run import part_after, plan_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "fixtures" / "clinic" / "portal.openapi.json"
@@ -116,3 +118,15 @@ def _env_names(text: str) -> list[str]:
     import re
 
     return re.findall(r'_env\s*=\s*"([A-Z0-9_]+)"', text)
+
+
+def test_a_part_that_crashed_before_writing_results_is_missing_with_its_last_log_line() -> None:
+    crashed = PartRun(-11, 1.0, "collecting\nSegmentation fault")
+    assert part_after(crashed, "pytest", False, 600) == Part("missing", "pytest exit -11: Segmentation fault")
+    assert part_after(PartRun(4, 1.0, ""), "locust", False, 900) == Part(
+        "missing", "locust exit 4: no output"
+    )
+    assert part_after(PartRun(None, 900.0, "x"), "locust", True, 900) == Part(
+        "aborted", "stopped after 900 s"
+    )
+    assert part_after(PartRun(1, 3.0, "1 failed"), "pytest", True, 600) == Part("ran")  # control
