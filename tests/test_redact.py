@@ -6,7 +6,9 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance.session import RedactedError, redact_exception
+from conformance import credentials as credentials_module
+from conformance.credentials import ApiCredentials, TokenFetchError
+from conformance.session import RedactedError, SuiteRedactor, redact_exception
 from fixtures.redact import REDACTED, Redactor
 from fixtures.stage import (
     ApiConfig,
@@ -220,3 +222,49 @@ def test_exception_without_secret_is_left_alone() -> None:
     call = _call(exc)
     redact_exception(call, Redactor([API_KEY]))
     assert call.excinfo is not None and call.excinfo.value is exc  # control: nothing to redact
+
+
+class _TokenResponse:
+    ok = True
+    status_code = 200
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def json(self) -> dict[str, str]:
+        return {"access_token": self._token, "token_type": "Bearer"}
+
+
+def _oauth_stage() -> tuple[StageConfig, ApiCredentials]:
+    oauth = OAuth2ClientCredentials(
+        "http://127.0.0.1:9/oauth2/token", Secret("client-id-value-5", "env:X"), Secret(API_KEY, "env:Y")
+    )
+    api = _api("b", Credentials(oauth2=oauth))
+    stage = StageConfig("t", "/t.toml", "", (api,), None)
+    return stage, ApiCredentials(api, None, 1.0)  # type: ignore[arg-type]  # no contract needed here
+
+
+def test_suite_redactor_learns_an_oauth_token_fetched_during_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An opaque access token matches no pattern: it is redacted once the suite has fetched it."""
+    opaque = "opaque-access-token-value-8"
+    stage, creds = _oauth_stage()
+    redactor = SuiteRedactor(stage, [creds])
+    assert redactor.text(f"token {opaque}") == f"token {opaque}"  # control: not known before the fetch
+    monkeypatch.setattr(credentials_module.requests, "post", lambda *a, **k: _TokenResponse(opaque))
+    assert creds._ready_token() == opaque
+    assert redactor.text(f"token {opaque}") == f"token {REDACTED}"
+    assert redactor.text(API_KEY) == REDACTED  # the stage's own secrets stay known
+
+
+def test_a_failed_oauth_token_request_fails_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unavailable is a skip; a token endpoint that gives no token must fail the auth rules."""
+    stage, creds = _oauth_stage()
+
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:
+        raise credentials_module.requests.ConnectionError("refused")
+
+    monkeypatch.setattr(credentials_module.requests, "post", refuse)
+    with pytest.raises(TokenFetchError) as failure:
+        creds._ready_token()
+    assert not isinstance(failure.value, credentials_module.Unavailable)
+    assert "no answer" in str(failure.value) and API_KEY not in str(failure.value)
