@@ -153,8 +153,9 @@ def redact_exception(call: pytest.CallInfo[None], redactor: Redactor | SuiteReda
     clean = redactor.text(shown)
     if clean == shown:
         return
-    if isinstance(getattr(exc, "msg", None), str):  # pytest.fail/skip outcomes print `.msg`
-        exc.msg = redactor.text(exc.msg)  # type: ignore[union-attr]
+    message = getattr(exc, "msg", None)
+    if isinstance(message, str):  # pytest.fail/skip outcomes print `.msg`
+        setattr(exc, "msg", redactor.text(message))  # noqa: B010 (no attribute in the type)
     exc.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in exc.args)
     if redactor.text(str(exc)) != str(exc):  # a custom __str__ built from other fields
         kind = AssertionError if isinstance(exc, AssertionError) else RedactedError
