@@ -11,6 +11,7 @@ from fixtures.contract import (
     CorsConfig,
     GatewayResponse,
     Integration,
+    LambdaAuthorizer,
     MockResponse,
     Parameter,
     Route,
@@ -37,6 +38,19 @@ from fixtures.stage import (
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool"
 AUDIENCE = "test-client"
 KID = "test-kid"
+
+
+# A REST TOKEN authorizer shared by the Lambda-authorizer and REST pipeline tests.
+TOKEN_AUTHORIZER = LambdaAuthorizer(
+    "tok",
+    "token",
+    "tok-fn",
+    "1.0",
+    False,
+    ("method.request.header.Authorization",),
+    300,
+    r"^(allow|deny|error)-.+$",
+)
 
 
 class Clock:

@@ -12,22 +12,13 @@ from fixtures.contract import LambdaAuthorizer
 from fixtures.emulator.lambda_auth import LambdaAuth, resource_matches
 from fixtures.emulator.wire import Rejection, Request
 
-from ._kit import Clock
+from ._kit import TOKEN_AUTHORIZER, Clock
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:api/v1/GET/reports"
 OTHER_ARN = "arn:aws:execute-api:us-east-1:123456789012:api/v1/GET/reports/2024"
 
 SIMPLE = LambdaAuthorizer("kiosk", "request", "kiosk-fn", "2.0", True, ("$request.header.X-Token",), 300)
-TOKEN = LambdaAuthorizer(
-    "tok",
-    "token",
-    "tok-fn",
-    "1.0",
-    False,
-    ("method.request.header.Authorization",),
-    300,
-    r"^(allow|deny|error)-.+$",
-)
+TOKEN = TOKEN_AUTHORIZER
 
 
 def _policy(effect: str, resource: str | list[str], **extra: Any) -> dict:

@@ -11,7 +11,6 @@ import pytest
 from fixtures.contract import (
     CognitoAuthorizer,
     GatewayResponse,
-    LambdaAuthorizer,
     MockResponse,
     Parameter,
     Validator,
@@ -25,16 +24,7 @@ from . import _kit as kit
 
 PARTNER_ORIGIN = "https://partner.example"
 COGNITO = CognitoAuthorizer("cog", "method.request.header.Authorization", ("arn:pool",), (kit.ISSUER,))
-TOKEN = LambdaAuthorizer(
-    "tok",
-    "token",
-    "tok-fn",
-    "1.0",
-    False,
-    ("method.request.header.Authorization",),
-    300,
-    r"^(allow|deny|error)-.+$",
-)
+TOKEN = kit.TOKEN_AUTHORIZER
 MODEL = {
     "type": "object",
     "required": ["clinic_id"],
