@@ -17,9 +17,9 @@ import requests
 
 from fixtures.contract import CognitoAuthorizer, Contract, JwtAuthorizer, LambdaAuthorizer, Route
 from fixtures.stage import ApiConfig
+from fixtures.tokens import factory_for
 
 # Audience for Cognito user pool tokens: the REST authorizer checks the pool (issuer), not aud.
-COGNITO_TEST_CLIENT = "stagegate-test-client"
 # Variants that can be derived from a ready token without the issuer's key.
 DERIVABLE = ("malformed", "tampered_payload", "alg_none")
 
@@ -88,13 +88,7 @@ class ApiCredentials:
         if signing is None:
             return None
         if authorizer.name not in self._factories:
-            from fixtures.tokens import TokenFactory
-
-            if isinstance(authorizer, JwtAuthorizer):
-                issuer, audience = authorizer.issuer, authorizer.audience or (COGNITO_TEST_CLIENT,)
-            else:
-                issuer, audience = authorizer.issuers[0], (COGNITO_TEST_CLIENT,)
-            self._factories[authorizer.name] = TokenFactory(signing.key_file, signing.kid, issuer, audience)
+            self._factories[authorizer.name] = factory_for(signing.key_file, signing.kid, authorizer)
         return self._factories[authorizer.name]
 
     def _ready_token(self) -> str | None:

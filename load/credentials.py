@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from fixtures.contract import CognitoAuthorizer, Contract, JwtAuthorizer
 from fixtures.errors import ConfigError
 from fixtures.stage import ApiConfig, StageConfig
+from fixtures.tokens import factory_for
 
 
 def _key_value(api: ApiConfig, name: str) -> str:
@@ -27,17 +28,9 @@ def _bearer(api: ApiConfig, contract: Contract, authorizer: str, scopes: str) ->
         if creds.bearer_token is None:
             raise ConfigError(api.name, "credentials", "no bearer_token and no signing key")
         return creds.bearer_token.value
-    from fixtures.tokens import TokenFactory
-
     auth = contract.authorizers.get(authorizer)
-    if isinstance(auth, JwtAuthorizer):
-        factory = TokenFactory(creds.signing_key.key_file, creds.signing_key.kid, auth.issuer, auth.audience)
-        return factory.valid(scopes.split())
-    if isinstance(auth, CognitoAuthorizer):
-        # A Cognito user pool authorizer takes the pool's token; the audience is not checked (ASSUMPTION).
-        factory = TokenFactory(
-            creds.signing_key.key_file, creds.signing_key.kid, auth.issuers[0], "stagegate"
-        )
+    if isinstance(auth, JwtAuthorizer | CognitoAuthorizer):
+        factory = factory_for(creds.signing_key.key_file, creds.signing_key.kid, auth)
         return factory.valid(scopes.split())
     raise ConfigError(api.name, "credentials", f"authorizer {authorizer!r} is not a JWT/Cognito authorizer")
 

@@ -246,3 +246,22 @@ def test_public_jwk_matches_the_key(key_file: str) -> None:
 
 def test_bearer_prefix() -> None:
     assert bearer("abc") == "Bearer abc"
+
+
+def test_factory_for_takes_issuer_and_audience_from_the_authorizer(tmp_path: Any) -> None:
+    from fixtures.contract import CognitoAuthorizer, JwtAuthorizer
+    from fixtures.tokens import COGNITO_TEST_CLIENT, factory_for
+
+    key = str(tmp_path / "k.pem")
+    ensure_signing_key(key)
+    jwt_auth = JwtAuthorizer("a", "$request.header.Authorization", "https://iss.example", ("aud-1",))
+    cognito = CognitoAuthorizer("c", "method.request.header.Authorization", ("arn",), ("https://pool",))
+    for authorizer, issuer, audience in (
+        (jwt_auth, "https://iss.example", "aud-1"),
+        (cognito, "https://pool", COGNITO_TEST_CLIENT),
+    ):
+        claims = jwt.decode(
+            factory_for(key, "kid-1", authorizer).valid(),
+            options={"verify_signature": False},
+        )
+        assert (claims["iss"], claims["aud"]) == (issuer, audience)
