@@ -27,7 +27,7 @@ from fixtures.emulator.server import App, Mount, issuer_material
 from fixtures.emulator.wire import Response
 from fixtures.errors import ConfigError
 from fixtures.stage import Credentials, Limit, SigningKey, load_stage
-from fixtures.tokens import TokenFactory, ensure_signing_key, load_private_key
+from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
 
@@ -114,13 +114,6 @@ def _ok(payload: Any = None) -> Callable[[dict, Any], Any]:
         "headers": {"Content-Type": "application/json"},
         "body": json.dumps(payload if payload is not None else {"ok": True}),
     }
-
-
-@pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("issuer") / "key.pem")
-    ensure_signing_key(path)
-    return path
 
 
 def _cors_names(resp: Response) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 from fixtures.contract import CorsConfig, JwtAuthorizer, LambdaAuthorizer
 from fixtures.emulator.asgi_client import header
 from fixtures.stage import Limit
-from fixtures.tokens import TokenFactory, ensure_signing_key, load_private_key
+from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
 
@@ -56,13 +56,6 @@ def _handlers() -> dict:
         "slow": slow,
         "kiosk-auth": _kiosk,
     }
-
-
-@pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("issuer") / "key.pem")
-    ensure_signing_key(path)
-    return path
 
 
 class Env:

@@ -18,7 +18,7 @@ from fixtures.contract import (
 from fixtures.emulator.asgi_client import header
 from fixtures.emulator.render import apigw_id
 from fixtures.stage import load_stage
-from fixtures.tokens import TokenFactory, ensure_signing_key, load_private_key
+from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
 
@@ -105,13 +105,6 @@ def _handlers() -> dict:
         "slow": slow,
         "tok-fn": _token_authorizer,
     }
-
-
-@pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("issuer") / "key.pem")
-    ensure_signing_key(path)
-    return path
 
 
 class Env:

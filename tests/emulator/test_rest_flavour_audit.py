@@ -25,7 +25,7 @@ from fixtures.emulator.asgi_client import header, headers_named
 from fixtures.emulator.server import App
 from fixtures.emulator.wire import Response
 from fixtures.stage import ApiConfig, Limit, Throttle, load_stage
-from fixtures.tokens import TokenFactory, ensure_signing_key, load_private_key
+from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
 
@@ -70,13 +70,6 @@ class Partner:
     def send(self, method: str, path: str | bytes, headers=(), **kw: Any) -> Response:
         full = b"/partner/v1" + path if isinstance(path, bytes) else "/partner/v1" + path
         return kit.send(self.app, method, full, headers=headers, **kw)
-
-
-@pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("audit-issuer") / "partner.pem")
-    ensure_signing_key(path)
-    return path
 
 
 @pytest.fixture
