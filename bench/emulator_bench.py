@@ -16,6 +16,7 @@ a Python keep-alive load generator in a separate process. Prints req/s, p50, p99
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import shutil
@@ -141,9 +142,16 @@ def main() -> int:
     parser.add_argument(
         "--in-process", action="store_true", help="time the ASGI app in a loop instead (thread CPU time)"
     )
+    parser.add_argument(
+        "--in-stack",
+        action="store_true",
+        help="time uvicorn's httptools protocol + each app in-process, no sockets (thread CPU time)",
+    )
     args = parser.parse_args()
     if args.in_process:
         return in_process(args.rounds)
+    if args.in_stack:
+        return in_stack(args.rounds)
 
     from fixtures.emulator.runner import free_port, start_emulator
     from fixtures.tokens import TokenFactory
@@ -262,6 +270,115 @@ def in_process(rounds: int, requests: int = 20000) -> int:
     listed = ", ".join(f"{f:.2f}" for f in figures)
     print(f"in-process GET /portal/appointments (JWT, CORS), {requests} requests per round, uvloop")
     print(f"us per request (thread CPU) per round: {listed}; median {statistics.median(figures):.2f}")
+    return 0
+
+
+class _RecordingTransport:
+    """The transport uvicorn's protocol writes to: counts writes, resolves `done` on the body's."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.head = b""  # the last response's start line and headers
+        self.done: asyncio.Future | None = None
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 40000)}.get(name, default)
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        if self.writes % 2:
+            self.head = data
+        elif self.done is not None:  # start line + headers, then the body
+            self.done.set_result(None)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+async def _stack_loop(app, request: bytes, rounds: int, requests: int) -> tuple[list[float], bytes]:  # noqa: ANN001
+    """Feed `request` to uvicorn's HttpToolsProtocol `requests` times per round; us per request."""
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+
+    # The emulator's own uvicorn settings (fixtures/emulator/__main__.py).
+    config = Config(app, http="httptools", loop="uvloop", lifespan="off", access_log=False)
+    config.server_header, config.proxy_headers = False, False
+    config.load()
+    protocol = HttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = _RecordingTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+
+    async def one() -> None:
+        transport.done = loop.create_future()
+        protocol.data_received(request)
+        await transport.done
+
+    for _ in range(200):  # past the invoker's probation, caches warm
+        await one()
+    figures = []
+    for _ in range(rounds):
+        started = time.thread_time()
+        for _ in range(requests):
+            await one()
+        figures.append((time.thread_time() - started) / requests * 1e6)
+    return figures, transport.head
+
+
+def in_stack(rounds: int, requests: int = 10000) -> int:
+    """uvicorn's protocol in-process with a recording transport: the server stack + app, no kernel.
+
+    The same request bytes go to the hello-world and to the emulator, alternately per round; the
+    ratio of their CPU per request is the throughput ratio a server saturating one core would show
+    without the socket and scheduling costs (which both pay alike, so this ratio is the lower one).
+    """
+    import uvloop
+
+    from fixtures.emulator.server import build_app
+    from fixtures.stage import load_stage
+    from fixtures.tokens import TokenFactory, ensure_signing_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = load_stage(_bench_stage(tmp))
+        for api in stage.apis:
+            if api.emulated is not None and api.credentials.signing_key is not None:
+                ensure_signing_key(api.credentials.signing_key.key_file, regenerate=False)
+        api = stage.api("portal")
+        emulator = build_app(stage)
+        jwt = api.contract().authorizers["clinic-cognito"]
+        key = api.credentials.signing_key
+        assert key is not None
+        token = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience).valid(["appointments/read"])
+    origin = api.contract().cors.allow_origins[0]  # type: ignore[union-attr]
+    path = urllib.parse.urlsplit(api.base_url).path.rstrip("/") + "/appointments"
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nAuthorization: Bearer {token}\r\n"
+        f"Origin: {origin}\r\n\r\n"
+    ).encode()
+    hello_us, emulator_us = [], []
+    for _ in range(rounds):
+        figures, _ = uvloop.run(_stack_loop(hello_app, request, 1, requests))
+        hello_us += figures
+        figures, head = uvloop.run(_stack_loop(emulator, request, 1, requests))
+        if not head.startswith(b"HTTP/1.1 200") or b"access-control-allow-origin" not in head:
+            raise RuntimeError(f"emulator answered {head[:200]!r}")
+        emulator_us += figures
+    print(f"in-stack GET {path} (JWT, CORS), {requests} requests per round, uvicorn httptools + uvloop")
+    for name, values in (("hello-world", hello_us), ("emulator", emulator_us)):
+        listed = ", ".join(f"{v:.1f}" for v in values)
+        print(f"{name:<12} us per request (thread CPU) per round: {listed}; median {statistics.median(values):.1f}")
+    ratios = [h / e for h, e in zip(hello_us, emulator_us, strict=True)]
+    print(
+        f"ratio hello-world / emulator CPU per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"median {statistics.median(ratios):.2f} (target >= 0.5)"
+    )
     return 0
 
 
