@@ -14,7 +14,7 @@ import pytest
 from fixtures.emulator.accesslog import AccessLog
 from fixtures.emulator.asgi_client import header
 from fixtures.emulator.invoke import Invoker
-from fixtures.emulator.server import App, Mount, base_path_of, build_mounts
+from fixtures.emulator.server import App, Mount, base_path_of, build_mounts, encode_headers
 from fixtures.emulator.wire import Request
 from fixtures.stage import SigningKey, load_stage
 from fixtures.tokens import TokenFactory, ensure_signing_key, jwks
@@ -297,7 +297,7 @@ def test_response_headers_encoded_and_server_owned_ones_dropped(tmp_path) -> Non
         }
     }
     app = kit.app(kit.gateway(kit.api("portal", "http"), kit.contract("http", ROUTES), handlers))
-    for _ in range(2):  # the second time through the encoder's remembered names
+    for _ in range(2):  # the same answer twice: nothing remembered changes it
         resp = kit.send(app, "GET", "/portal/health")
         assert resp.status == 200 and resp.body == b"abc"
         assert header(resp, "x-split") == "a  Injected: 1"  # no response splitting
@@ -305,3 +305,42 @@ def test_response_headers_encoded_and_server_owned_ones_dropped(tmp_path) -> Non
         assert [k for k, _ in resp.headers if k.lower() == "content-length"] == ["content-length"]
         assert header(resp, "connection") is None
         assert header(resp, "apigw-requestid")
+
+
+def test_encode_headers_plain_headers_in_order_with_the_length() -> None:
+    headers = (("content-type", "application/json"), ("X-Name", "café"), ("empty", ""))
+    assert encode_headers(headers, 17) == [
+        (b"content-type", b"application/json"),
+        (b"X-Name", "café".encode("latin-1")),
+        (b"empty", b""),
+        (b"content-length", b"17"),
+    ]
+    assert encode_headers((), 0) == [(b"content-length", b"0")]
+    assert encode_headers((("x", "snow \u2603"),), 1)[0] == (b"x", b"snow ?")  # not latin-1: replaced
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("a\r\nInjected: 1", b"a  Injected: 1"),
+        ("nul\x00byte", b"nul byte"),
+        ("bell\x07", b"bell "),
+        ("tab\tok", b"tab\tok"),
+    ],
+)
+def test_encode_headers_control_characters_become_spaces(value: str, sent: bytes) -> None:
+    assert encode_headers((("x-a", "1"), ("x-b", value)), 3) == [
+        (b"x-a", b"1"),
+        (b"x-b", sent),
+        (b"content-length", b"3"),
+    ]
+
+
+def test_encode_headers_framing_headers_dropped_whatever_their_case() -> None:
+    headers = (
+        ("Content-Length", "999"),
+        ("x-keep", "connection"),
+        ("TRANSFER-ENCODING", "chunked"),
+        ("connection", "close"),
+    )
+    assert encode_headers(headers, 3) == [(b"x-keep", b"connection"), (b"content-length", b"3")]
