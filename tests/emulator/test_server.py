@@ -344,3 +344,29 @@ def test_sendable_framing_headers_dropped_whatever_their_case() -> None:
     plain = (("content-type", "application/json"), ("x-a", "b"))
     assert sendable(plain) == plain
     assert sendable(()) == ()
+
+
+def test_a_request_without_length_or_chunking_has_no_body_to_read(app: App) -> None:
+    """RFC 9112 6.3: the gateway does not wait for a body the request cannot have."""
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/portal/echo",
+        "raw_path": b"/portal/echo",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 1),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        raise AssertionError("receive called for a request without a body")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 500  # the echo handler's json.loads("") raised: an empty body, read as such
+    resp = kit.send(app, "POST", "/portal/echo", body=b'{"a": 1}')  # framed: read and echoed
+    assert (resp.status, json.loads(resp.body)) == (200, {"a": 1})
