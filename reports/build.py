@@ -134,12 +134,17 @@ def gate_document(info: RunInfo, inputs: GateInputs, decision: Decision, finishe
         "timing": {
             "started": datetime.fromtimestamp(info.started or finished, UTC).isoformat(timespec="seconds"),
             "finished": datetime.fromtimestamp(finished, UTC).isoformat(timespec="seconds"),
-            "seconds": {
-                **{k: round(v, 1) for k, v in info.seconds.items()},
-                "total": round(finished - (info.started or finished), 1),
-            },
+            "seconds": _seconds(info, finished),
         },
     }
+
+
+def _seconds(info: RunInfo, finished: float) -> dict[str, float]:
+    """Seconds per part, then the total: a rebuild passes the run's own total (recomputing it from the
+    whole-second stamps in gate.json could move it by up to a second)."""
+    seconds = {k: round(v, 1) for k, v in info.seconds.items() if k != "total"}
+    seconds["total"] = round(info.seconds.get("total", finished - (info.started or finished)), 1)
+    return seconds
 
 
 def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = True) -> Built:
@@ -198,9 +203,9 @@ def info_from_previous(gate: Mapping[str, Any], secrets: tuple[str, ...]) -> Run
 
     timing = gate.get("timing") or {}
     started = datetime.fromisoformat(timing["started"]).timestamp() if timing.get("started") else 0.0
-    total = (timing.get("seconds") or {}).get("total")
-    finished = started + total if started and isinstance(total, int | float) else 0.0  # the run's own end
-    seconds = {k: v for k, v in (gate.get("timing", {}).get("seconds") or {}).items() if k != "total"}
+    # The run's own end and seconds (total included), as recorded.
+    finished = datetime.fromisoformat(timing["finished"]).timestamp() if timing.get("finished") else 0.0
+    seconds = {k: v for k, v in (timing.get("seconds") or {}).items() if isinstance(v, int | float)}
     return RunInfo(
         stage=str(gate["stage"]),
         stage_file=str(gate.get("stage_file", "")),
