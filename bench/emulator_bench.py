@@ -373,7 +373,8 @@ def in_stack(rounds: int, requests: int = 10000) -> int:
     print(f"in-stack GET {path} (JWT, CORS), {requests} requests per round, uvicorn httptools + uvloop")
     for name, values in (("hello-world", hello_us), ("emulator", emulator_us)):
         listed = ", ".join(f"{v:.1f}" for v in values)
-        print(f"{name:<12} us per request (thread CPU) per round: {listed}; median {statistics.median(values):.1f}")
+        median = statistics.median(values)
+        print(f"{name:<12} us per request (thread CPU) per round: {listed}; median {median:.1f}")
     ratios = [h / e for h, e in zip(hello_us, emulator_us, strict=True)]
     print(
         f"ratio hello-world / emulator CPU per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
