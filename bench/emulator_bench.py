@@ -214,9 +214,8 @@ def main() -> int:
     return 1 if any(row[2]["non2xx"] for row in rows) else 0
 
 
-def in_process(rounds: int, requests: int = 20000) -> int:
-    """The emulator's ASGI app driven in a loop (no server, no network): thread CPU us per request."""
-
+def _emulator_app():  # noqa: ANN202
+    """The emulator's ASGI app on the bench stage, a valid token, the allowed origin, the path."""
     from fixtures.emulator.server import build_app
     from fixtures.stage import load_stage
     from fixtures.tokens import TokenFactory, ensure_signing_key
@@ -233,7 +232,15 @@ def in_process(rounds: int, requests: int = 20000) -> int:
         assert key is not None
         token = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience).valid(["appointments/read"])
     origin = api.contract().cors.allow_origins[0]  # type: ignore[union-attr]
-    path = (urllib.parse.urlsplit(api.base_url).path.rstrip("/") + "/appointments").encode()
+    path = urllib.parse.urlsplit(api.base_url).path.rstrip("/") + "/appointments"
+    return app, token, origin, path
+
+
+def in_process(rounds: int, requests: int = 20000) -> int:
+    """The emulator's ASGI app driven in a loop (no server, no network): thread CPU us per request."""
+
+    app, token, origin, path_text = _emulator_app()
+    path = path_text.encode()
     headers = [
         (b"host", b"127.0.0.1"),
         (b"authorization", b"Bearer " + token.encode()),
@@ -341,23 +348,7 @@ def in_stack(rounds: int, requests: int = 10000) -> int:
     """
     import uvloop
 
-    from fixtures.emulator.server import build_app
-    from fixtures.stage import load_stage
-    from fixtures.tokens import TokenFactory, ensure_signing_key
-
-    with tempfile.TemporaryDirectory() as tmp:
-        stage = load_stage(_bench_stage(tmp))
-        for api in stage.apis:
-            if api.emulated is not None and api.credentials.signing_key is not None:
-                ensure_signing_key(api.credentials.signing_key.key_file, regenerate=False)
-        api = stage.api("portal")
-        emulator = build_app(stage)
-        jwt = api.contract().authorizers["clinic-cognito"]
-        key = api.credentials.signing_key
-        assert key is not None
-        token = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience).valid(["appointments/read"])
-    origin = api.contract().cors.allow_origins[0]  # type: ignore[union-attr]
-    path = urllib.parse.urlsplit(api.base_url).path.rstrip("/") + "/appointments"
+    emulator, token, origin, path = _emulator_app()
     request = (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nAuthorization: Bearer {token}\r\n"
         f"Origin: {origin}\r\n\r\n"
