@@ -340,7 +340,7 @@ def test_sendable_framing_headers_dropped_whatever_their_case() -> None:
         ("TRANSFER-ENCODING", "chunked"),
         ("connection", "close"),
     )
-    assert sendable(tuple(headers)) == (("x-keep", "connection"),)
+    assert sendable(headers) == (("x-keep", "connection"),)
     plain = (("content-type", "application/json"), ("x-a", "b"))
     assert sendable(plain) == plain
     assert sendable(()) == ()
