@@ -126,10 +126,11 @@ class ProbeCase:
     case: RouteCase  # the probe's route
     probe: FailureProbe
     control: Route  # the same route with the ordinary samples; another route for a dedicated probe route
+    index: int = 0  # the probe's place in the stage file (several probes may share a route)
 
     @property
     def id(self) -> str:
-        return self.case.id
+        return self.case.id if self.index == 0 else f"{self.case.id} probe {self.index + 1}"
 
 
 def sends_write(case: Any) -> bool:

@@ -20,13 +20,19 @@ from fixtures.contract import CognitoAuthorizer, Contract, JwtAuthorizer, Lambda
 from fixtures.stage import ApiConfig
 
 
-def route_cases(api: ApiConfig, contract: Contract) -> list[RouteCase]:
-    """Every concrete route the API may be sent requests on (writing routes left out if read-only)."""
+def route_cases(api: ApiConfig, contract: Contract, probes: bool = False) -> list[RouteCase]:
+    """Every concrete route the API may be sent requests on (writing routes left out if read-only).
+
+    Excluded routes are never sent anything; a dedicated failure-probe route fails whatever the
+    input, so it is a target of the failure-probe rule only (`probes=True`), never a positive control.
+    """
     out = []
     for route in contract.routes:
         if route.method not in CONCRETE_METHODS or route.path == "$default":
             continue  # OPTIONS mocks, ANY and $default are not rule targets on their own
         if api.read_only and route.writes:
+            continue
+        if route.route_key in api.excluded or (not probes and route.route_key in api.probe_routes):
             continue
         out.append(RouteCase(api.name, contract.flavor, route))
     return out

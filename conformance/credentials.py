@@ -75,12 +75,7 @@ class ApiCredentials:
     # -- what the stage gives -------------------------------------------------------------------
     def secrets(self) -> list[str]:
         """Every secret value known for this API, for the redactor."""
-        creds = self.api.credentials
-        found = [creds.bearer_token, creds.lambda_token, creds.lambda_deny_token, creds.api_key]
-        if creds.oauth2:
-            found += [creds.oauth2.client_id, creds.oauth2.client_secret]
-        found += [key.value for plan in self.api.usage_plans for key in plan.keys]
-        values = [s.value for s in found if s is not None]
+        values = [s.value for s in self.api.secrets()]
         return values + ([self._fetched] if self._fetched else [])
 
     def _factory(self, authorizer: JwtAuthorizer | CognitoAuthorizer) -> Any:

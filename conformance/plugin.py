@@ -125,11 +125,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _collects_conformance(config) or not hasattr(config.option, "stage"):
         return
     from fixtures.stage import load_stage
+    from fixtures.stage_routes import load_contracts
 
     faults = tuple(config.getoption("fault") or ())
     try:
         stage = load_stage(config.getoption("stage"), root=str(ROOT))
-        contracts = {api.name: api.contract() for api in stage.apis}
+        contracts = load_contracts(stage)
         expectations = load_expectations(stage.name)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -80,7 +80,10 @@ class ApiUnderTest:
             if p.required and p.location == "header" and p.name not in headers:
                 headers[p.name] = str(p.example if p.example is not None else DEFAULT_PARAM_VALUE)
         body = None
-        if json_schema(route) is not None:
+        # A schema's example or the stage's sample; a route without a request model (HTTP API
+        # exports carry none) still gets the sample the stage file gives for it.
+        has_sample = route.route_key in samples.bodies
+        if json_schema(route) is not None or has_sample:
             valid = route_valid_body(self.config, route)
             if valid is not None:
                 body = encode(valid)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, Tolerance, load_stage
+from fixtures.stage_routes import load_contracts
 from load.credentials import header_table
 from load.records import Observation, Send
 from load.results import (
@@ -134,7 +135,7 @@ class Session:
         elif options.emulator_fault:
             raise ConfigError(stage.path, "--emulator-fault", "faults apply only to the embedded emulator")
         try:
-            contracts = {api.name: api.contract() for api in stage.apis if api.load_allowed}
+            contracts = load_contracts(stage, only_load_allowed=True)
             run = plan_stage(stage, contracts, Bounds(max_rps=options.max_rps), options.scenario)
             guard(stage, run)
             labels = {(s.api, s.credential) for s in run.sends}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fixtures.redact import Redactor
-from fixtures.stage import Secret, StageConfig
+from fixtures.stage import StageConfig
 
 MARKUP_SUFFIXES = frozenset({".xml", ".html", ".svg"})  # there the mark must be escaped to stay well-formed
 TEXT_SUFFIXES = frozenset({".json", ".xml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".toml", ".yml"})
@@ -38,15 +38,8 @@ def redact_tree(value: Any, redactor: TextRedactor) -> Any:
 
 
 def stage_secrets(stage: StageConfig) -> tuple[str, ...]:
-    """Every secret value the stage holds (credentials, OAuth2 client, usage plan keys)."""
-    found: list[Secret | None] = []
-    for api in stage.apis:
-        c = api.credentials
-        found += [c.bearer_token, c.lambda_token, c.lambda_deny_token, c.api_key]
-        if c.oauth2 is not None:
-            found += [c.oauth2.client_id, c.oauth2.client_secret]
-        found += [key.value for plan in api.usage_plans for key in plan.keys]
-    return tuple(dict.fromkeys(s.value for s in found if s is not None and s.value))
+    """Every secret value the stage holds (credentials, OAuth2 clients, usage plan keys)."""
+    return stage.secrets()
 
 
 def sweep(root: Path, redactor: TextRedactor) -> list[str]:

@@ -99,7 +99,7 @@ def test_every_builder_yields_unique_ids(stage: StageConfig, contracts: dict) ->
 
 def _with_probe(stage: StageConfig, api_name: str, probe: FailureProbe | None) -> StageConfig:
     apis = tuple(
-        dataclasses.replace(a, samples=dataclasses.replace(a.samples, failure_probe=probe))
+        dataclasses.replace(a, samples=dataclasses.replace(a.samples, failure_probes=(probe,) if probe else ()))
         if a.name == api_name
         else a
         for a in stage.apis
@@ -118,6 +118,28 @@ def test_failure_probes_become_one_case_per_api_with_the_same_route_as_control(
 def test_an_api_without_a_failure_probe_has_no_case(stage: StageConfig, contracts: dict) -> None:
     without = _with_probe(stage, "partner", None)
     assert _ids("failure_probe", without, contracts) == ["portal GET /clinics/{id}"]
+
+
+def test_a_dedicated_probe_route_is_never_a_positive_control(stage: StageConfig, contracts: dict) -> None:
+    """A route that always fails is the probe rule's target only: no other rule sends it a control."""
+    probed = _with_probe(stage, "portal", FailureProbe("GET /health"))
+    assert "portal GET /health" in _ids("any_route", stage, contracts)
+    assert "portal GET /health" in _ids("public_route", stage, contracts)
+    for name in catalog.BUILDERS:
+        if name != "failure_probe":
+            assert not any(i.startswith("portal GET /health") for i in _ids(name, probed, contracts)), name
+    assert _ids("failure_probe", probed, contracts)[0] == "portal GET /health"
+
+
+def test_an_excluded_route_gets_no_case_in_any_rule(stage: StageConfig, contracts: dict) -> None:
+    apis = tuple(
+        dataclasses.replace(a, excluded={"GET /clinics/{id}": "under repair"}) if a.name == "portal" else a
+        for a in stage.apis
+    )
+    excluded = dataclasses.replace(stage, apis=apis)
+    assert "portal GET /clinics/{id}" in _ids("any_route", stage, contracts)
+    for name in catalog.BUILDERS:
+        assert not any("GET /clinics/{id}" in i and i.startswith("portal") for i in _ids(name, excluded, contracts))
 
 
 def test_a_dedicated_probe_route_is_controlled_by_a_sibling_route(

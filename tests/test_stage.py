@@ -129,8 +129,8 @@ def test_local_stage_loads_with_expected_values(root: pathlib.Path) -> None:
     assert portal.samples.query == {"GET /clinics/{id}": {"include_staff": "true"}}
     assert portal.load_allowed and not portal.read_only
     assert portal.tolerance.rate_rel == 0.05
-    assert portal.samples.failure_probe == FailureProbe("GET /clinics/{id}", {"id": "crash-probe"})
-    assert partner.samples.failure_probe == FailureProbe("GET /appointments/{id}", {"id": "crash-probe"})
+    assert portal.samples.failure_probes == (FailureProbe("GET /clinics/{id}", {"id": "crash-probe"}),)
+    assert partner.samples.failure_probes == (FailureProbe("GET /appointments/{id}", {"id": "crash-probe"}),)
 
 
 def test_stage_name_resolves_under_root_stages(root: pathlib.Path) -> None:
@@ -167,23 +167,40 @@ def test_embedded_base_loads_with_literal_secret_and_load_allowed(root: pathlib.
 PROBE = '\n[apis.portal.samples.failure_probe]\nroute = "GET /clinics/{id}"\n'
 
 
+def _probes(root: pathlib.Path, text: str) -> tuple[FailureProbe, ...]:
+    return load_stage(_write(root, text), root=str(root), environ=ENV).api("portal").samples.failure_probes
+
+
 def test_failure_probe_is_optional_and_read_with_its_inputs(root: pathlib.Path) -> None:
-    assert (
-        load_stage(_write(root, REMOTE), root=str(root), environ=ENV).api("portal").samples.failure_probe
-        is None
-    )
+    assert _probes(root, REMOTE) == ()
     text = REMOTE + PROBE + 'path_params = { id = "crash-probe" }\nquery = { mode = "fail" }\n'
     text += '[apis.portal.samples.failure_probe.headers]\nX-Fail = "1"\n'
-    probe = load_stage(_write(root, text), root=str(root), environ=ENV).api("portal").samples.failure_probe
+    (probe,) = _probes(root, text)
     assert probe == FailureProbe(
         "GET /clinics/{id}", {"id": "crash-probe"}, {"mode": "fail"}, {"X-Fail": "1"}
     )
     assert probe.changes_input
     route_only = REMOTE + PROBE.replace("GET /clinics/{id}", "GET /_stagegate/crash")
-    probe = (
-        load_stage(_write(root, route_only), root=str(root), environ=ENV).api("portal").samples.failure_probe
+    (probe,) = _probes(root, route_only)
+    assert probe.route_key == "GET /_stagegate/crash" and not probe.changes_input
+
+
+def test_any_number_of_failure_probes_and_dedicated_probe_routes(root: pathlib.Path) -> None:
+    """Several probes as an array of tables; a route that always fails is never a positive control."""
+    text = REMOTE + (
+        '\n[[apis.portal.samples.failure_probe]]\nroute = "GET /clinics/{id}"\npath_params = { id = "x" }\n'
+        '\n[[apis.portal.samples.failure_probe]]\nroute = "GET /health"\n'
     )
-    assert probe is not None and probe.route_key == "GET /_stagegate/crash" and not probe.changes_input
+    api = load_stage(_write(root, text), root=str(root), environ=ENV).api("portal")
+    assert [p.route_key for p in api.samples.failure_probes] == ["GET /clinics/{id}", "GET /health"]
+    assert api.probe_routes == frozenset({"GET /health"})
+
+
+def test_route_exclusion_is_read_with_its_reason(root: pathlib.Path) -> None:
+    text = REMOTE + '\n[apis.portal.routes."DELETE /appointments/{id}"]\nexclude = "under repair, OPS-7"\n'
+    api = load_stage(_write(root, text), root=str(root), environ=ENV).api("portal")
+    assert api.excluded == {"DELETE /appointments/{id}": "under repair, OPS-7"}
+    assert load_stage(_write(root, REMOTE), root=str(root), environ=ENV).api("portal").excluded == {}
 
 
 def test_environment_is_read_only_for_the_names_the_file_gives(root: pathlib.Path) -> None:
