@@ -3,26 +3,9 @@
 `pytest` checks the embedded stage (`--stage local`); `pytest --stage staging` (a name under
 stages/ or a path) checks a deployed one. The plugin itself lives in conformance/plugin.py and does
 nothing unless conformance tests are collected, so the self-tests in tests/ never load a stage.
+The options (--stage, --fault) come from conformance/options.py, an entry-point plugin.
 """
 
 from __future__ import annotations
 
-import pytest
-
 pytest_plugins = ["conformance.plugin", "conformance.session"]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("stagegate")
-    group.addoption(
-        "--stage",
-        default="local",
-        help="stage name under stages/ or path to a stage TOML file (default: local, the embedded emulator)",
-    )
-    group.addoption(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="seed a misconfiguration in the embedded emulator (repeatable; embedded stages only)",
-    )

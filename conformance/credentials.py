@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterable
 from typing import Any
 
+import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fixtures import token_store
 from fixtures.contract import CognitoAuthorizer, Contract, JwtAuthorizer, LambdaAuthorizer, Route
-from fixtures.stage import ApiConfig
+from fixtures.stage import ApiConfig, OAuth2ClientCredentials, TokenSource
 from fixtures.tokens import factory_for
 
 # Audience for Cognito user pool tokens: the REST authorizer checks the pool (issuer), not aud.
 # Variants that can be derived from a ready token without the issuer's key.
-DERIVABLE = ("malformed", "tampered_payload", "alg_none")
+DERIVABLE = ("malformed", "tampered_payload", "alg_none", "foreign_key_same_kid")
+# Variants a real issuer can supply without a test signing key, and the stage-file key that enables each.
+SOURCED = {
+    "expired": "credentials.expired_token_store (a real token kept until it expires)",
+    "wrong_audience": "[credentials.wrong_audience] (a client of the same issuer outside the audience)",
+    "wrong_issuer": "[credentials.wrong_issuer] (a client of another issuer)",
+}
 
 
 class Unavailable(Exception):
@@ -59,6 +69,11 @@ def derive(token: str, variant: str) -> str:
         head = json.loads(_unb64(header))
         head["alg"] = "none"
         return f"{_b64(json.dumps(head).encode())}.{_b64(json.dumps(claims).encode())}."
+    if variant == "foreign_key_same_kid":
+        # Same claims and kid, signed by a key the issuer never had: a JWKS lookup by kid must fail.
+        head = json.loads(_unb64(header))
+        foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return jwt.encode(claims, foreign, algorithm="RS256", headers={"kid": str(head.get("kid", ""))})
     raise Unavailable(f"token variant {variant} needs a signing key")
 
 
@@ -70,13 +85,15 @@ class ApiCredentials:
         self.contract = contract
         self.timeout_s = timeout_s
         self._fetched: str | None = None
+        self._ready: str | None = None  # the valid real token (bearer or OAuth2), obtained once
+        self._sourced: dict[str, str] = {}  # wrong_audience / wrong_issuer / expired tokens obtained
         self._factories: dict[str, Any] = {}
 
     # -- what the stage gives -------------------------------------------------------------------
     def secrets(self) -> list[str]:
         """Every secret value known for this API, for the redactor."""
         values = [s.value for s in self.api.secrets()]
-        return values + ([self._fetched] if self._fetched else [])
+        return values + ([self._fetched] if self._fetched else []) + list(self._sourced.values())
 
     def _factory(self, authorizer: JwtAuthorizer | CognitoAuthorizer) -> Any:
         signing = self.api.credentials.signing_key
@@ -88,17 +105,57 @@ class ApiCredentials:
 
     def _ready_token(self) -> str | None:
         creds = self.api.credentials
-        if creds.bearer_token is not None:
-            return creds.bearer_token.value
-        if creds.oauth2 is not None:
-            if self._fetched is None:
-                self._fetched = self._client_credentials()
-            return self._fetched
-        return None
+        if self._ready is None:
+            if creds.bearer_token is not None:
+                self._ready = creds.bearer_token.value
+            elif creds.oauth2 is not None:
+                self._fetched = self._ready = self._client_credentials(creds.oauth2)
+            if self._ready is not None:
+                self._keep(self._ready)
+        return self._ready
 
-    def _client_credentials(self) -> str:
-        oauth = self.api.credentials.oauth2
-        assert oauth is not None
+    def _keep(self, token: str) -> None:
+        """A valid real token goes into the expired-token store, for a later run's expired rule."""
+        store = self.api.credentials.expired_token_store
+        if store is not None:
+            token_store.remember(store, token, time.time())
+
+    def _sourced_token(self, variant: str) -> str:
+        """A defective token a real issuer supplies (no signing key needed), or Unavailable."""
+        if variant in self._sourced:
+            return self._sourced[variant]
+        creds = self.api.credentials
+        if variant == "expired":
+            ready = self._ready_token()
+            issuer = str(token_store.claims_of(ready).get("iss", "")) if ready else ""
+            store = creds.expired_token_store
+            kept = token_store.expired(token_store.read(store), issuer, time.time()) if store else None
+            if kept is None:
+                raise Unavailable(
+                    "token variant expired needs a signing key for a test issuer, or "
+                    + SOURCED["expired"]
+                    + (
+                        "; the store holds no expired token of this issuer yet (this run kept one)"
+                        if store
+                        else ""
+                    )
+                )
+            token = kept.token
+        else:
+            source: TokenSource | None = getattr(creds, variant)
+            if source is None:
+                raise Unavailable(
+                    f"token variant {variant} needs a signing key for a test issuer, or {SOURCED[variant]}"
+                )
+            if source.token is not None:
+                token = source.token.value
+            else:
+                assert source.oauth2 is not None
+                token = self._client_credentials(source.oauth2)
+        self._sourced[variant] = token
+        return token
+
+    def _client_credentials(self, oauth: OAuth2ClientCredentials) -> str:
         data = {"grant_type": "client_credentials"}
         if oauth.scopes:
             data["scope"] = " ".join(oauth.scopes)
@@ -140,6 +197,8 @@ class ApiCredentials:
             return ready
         if variant in DERIVABLE:
             return derive(ready, variant)
+        if variant in SOURCED:
+            return self._sourced_token(variant)
         raise Unavailable(
             f"token variant {variant} needs a signing key for a test issuer the stage trusts "
             "(credentials.signing_key_file + kid)"

@@ -13,9 +13,10 @@ execute it. `writes` marks every case that sends such a request; `smoke` never d
 
 from __future__ import annotations
 
-import tomllib
+import dataclasses
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,13 @@ import pytest
 
 from conformance import catalog
 from conformance.catalog_records import sends_write
+from conformance.coverage import Empty, ItemResult, Outcome, cells, explain_empty
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE_DIR = ROOT / "conformance"
-EXPECTATIONS_DIR = SUITE_DIR / "expectations"
 UNREACHABLE_EXIT = 3
 PROBE_TIMEOUT_S = 3.0
 
@@ -90,7 +91,18 @@ class NoCase:
 
 
 NO_CASE = NoCase()
+
+
+@dataclass
+class RunRecord:
+    """What the run did, for its coverage: why rules lack cases, and each item's outcome."""
+
+    empty: dict[tuple[str, str], tuple[str, Empty]] = field(default_factory=dict)  # (rule, api)
+    items: dict[str, ItemResult] = field(default_factory=dict)  # nodeid -> result
+
+
 LOADED = pytest.StashKey[Loaded]()
+RUN = pytest.StashKey[RunRecord]()
 NO_CASE_RULES = pytest.StashKey[tuple[str, ...]]()
 
 
@@ -102,28 +114,10 @@ def _collects_conformance(config: pytest.Config) -> bool:
     return False
 
 
-def load_expectations(stage_name: str) -> dict[str, str]:
-    """conformance/expectations/<stage>.toml: `[deviations]` test id -> reason."""
-    path = EXPECTATIONS_DIR / f"{stage_name}.toml"
-    if not path.exists():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"not valid TOML ({exc})") from None
-    unknown = set(data) - {"deviations"}
-    if unknown:
-        raise ConfigError(str(path), sorted(unknown)[0], "unknown key (expected [deviations])")
-    deviations = data.get("deviations", {})
-    for key, reason in deviations.items():
-        if not isinstance(reason, str) or not reason.strip():
-            raise ConfigError(str(path), f"deviations.{key}", "the reason must be a non-empty string")
-    return dict(deviations)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     if not _collects_conformance(config) or not hasattr(config.option, "stage"):
         return
+    from fixtures.deviations import load_deviations
     from fixtures.stage import load_stage
     from fixtures.stage_routes import load_contracts
 
@@ -131,14 +125,17 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         stage = load_stage(config.getoption("stage"), root=str(ROOT))
         contracts = load_contracts(stage)
-        expectations = load_expectations(stage.name)
+        deviations = load_deviations(stage, str(ROOT))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if faults and not stage.embedded:
         raise pytest.UsageError(
             f"--fault applies to the embedded emulator only; stage {stage.name} is remote"
         )
-    config.stash[LOADED] = Loaded(stage, contracts, faults, expectations)
+    loaded = Loaded(stage, contracts, faults, dict(deviations.deviations))
+    config.stash[LOADED] = loaded
+    config.stash[RUN] = record = RunRecord()
+    config.pluginmanager.register(Recorder(record, loaded, config.getoption("stagegate_coverage")))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -152,14 +149,31 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             # set" skip, which is noise on a real stage and an unexpected skip on the embedded one.
             cases = catalog.cases(name, loaded.stage, loaded.contracts) or [NO_CASE]
             metafunc.parametrize(name, cases, ids=[c.id for c in cases], scope="function")
+            _record_empty(metafunc, name, loaded)
             return
 
 
-def _family(item: pytest.Item) -> str | None:
-    module = getattr(item, "module", None)
-    name = getattr(module, "__name__", "").rsplit(".", 1)[-1]
-    family = name.removeprefix("test_")
+def _record_empty(metafunc: pytest.Metafunc, fixture: str, loaded: Loaded) -> None:
+    """For each API where the rule has no case: why (the coverage shows it, the gate may block)."""
+    record = metafunc.config.stash.get(RUN, None)
+    family = _module_family(metafunc.module.__name__)
+    if record is None or family is None:
+        return
+    build = catalog.BUILDERS[fixture]
+    for api in loaded.stage.apis:
+        contract = loaded.contracts[api.name]
+        if not build(api, contract):
+            why = explain_empty(fixture, api, contract, build)
+            record.empty[(metafunc.function.__name__, api.name)] = (family, why)
+
+
+def _module_family(module_name: str) -> str | None:
+    family = module_name.rsplit(".", 1)[-1].removeprefix("test_")
     return family if family in FAMILIES else None
+
+
+def _family(item: pytest.Item) -> str | None:
+    return _module_family(getattr(getattr(item, "module", None), "__name__", ""))
 
 
 def _case_of(item: pytest.Item) -> Any:
@@ -172,11 +186,13 @@ def _api_of(case: Any) -> str | None:
     return getattr(inner, "api", None)
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m`/`-k` deselect: the record holds the whole catalogue
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     loaded = config.stash.get(LOADED, None)
     if loaded is None:
         return
     _deselect_rules_without_cases(config, items)
+    record = config.stash[RUN]
     seen: set[str] = set()
     for item in items:
         family = _family(item)
@@ -188,9 +204,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         writes = sends_write(case)
         if writes:
             item.add_marker(pytest.mark.writes)
-        if rule in SMOKE_RULES and not writes:
+        smoke = rule in SMOKE_RULES and not writes
+        if smoke:
             item.add_marker(pytest.mark.smoke)
         api = _api_of(case) or loaded.stage.name
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        record.items[item.nodeid] = ItemResult(item.name, module, rule, family, api, smoke, "deselected")
         item.add_marker(pytest.mark.allure_label(api, label_type="epic"))
         item.add_marker(pytest.mark.allure_label(family, label_type="feature"))
         item.add_marker(
@@ -229,6 +248,63 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
         return []
     noun = "rule has" if len(rules) == 1 else "rules have"
     return [f"stagegate: {len(rules)} {noun} no case on this stage: {', '.join(rules)}"]
+
+
+def _outcome(report: pytest.TestReport) -> tuple[Outcome, str] | None:
+    """The item's outcome from one phase's report, or None when this phase decides nothing."""
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        if hasattr(report, "wasxfail"):
+            return ("xfailed", str(report.wasxfail)) if report.skipped else ("xpassed", "")
+        if report.skipped:
+            longrepr = report.longrepr
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            return "skipped", reason.removeprefix("Skipped: ")
+        if report.failed:
+            return ("failed" if report.when == "call" else "error"), ""
+        return "passed", ""
+    if report.when == "teardown" and report.failed:
+        return "error", ""
+    return None
+
+
+class Recorder:
+    """Registered per run (pytest_configure): each item's outcome, then the coverage file."""
+
+    def __init__(self, record: RunRecord, loaded: Loaded, path: str | None) -> None:
+        self.record, self.loaded, self.path = record, loaded, path
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        items = self.record.items
+        outcome = _outcome(report) if report.nodeid in items else None
+        if outcome is None:
+            return
+        previous = items[report.nodeid]
+        if previous.outcome in ("failed", "error", "xpassed") and outcome[0] != "error":
+            return  # a failed call stays failed whatever teardown says
+        items[report.nodeid] = dataclasses.replace(previous, outcome=outcome[0], reason=outcome[1])
+
+    def cells(self) -> list[Any]:
+        return cells(self.record.empty, list(self.record.items.values()))
+
+    def pytest_sessionfinish(self) -> None:
+        if not self.path:
+            return
+        document = {
+            "schema": 1,
+            "stage": self.loaded.stage.name,
+            "cells": [dataclasses.asdict(c) for c in self.cells()],
+            "items": [dataclasses.asdict(i) for i in self.record.items.values()],
+        }
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Rules the stage gave no way to exercise: named, never counted as passed."""
+        missing = [c for c in self.cells() if c.state == "not_exercised"]
+        if missing:
+            terminalreporter.write_sep("-", f"stagegate: {len(missing)} rule x API cells not exercised")
+            for c in missing:
+                terminalreporter.write_line(f"{c.rule} [{c.api}]: {c.detail}")
 
 
 # --- session fixtures --------------------------------------------------------------------------

@@ -19,7 +19,19 @@ from typing import Any
 
 from reports.allure_load import AllureWriter, gate_result, scenario_result
 from reports.conformance_results import read_conformance
-from reports.gate import POLICY, Decision, GateInputs, Part, config_errors, evaluate
+from reports.coverage import FILE as COVERAGE_FILE
+from reports.coverage import counts, load_cells, read_conformance_coverage
+from reports.gate import (
+    POLICY,
+    Decision,
+    GateInputs,
+    Part,
+    apply_waivers,
+    config_errors,
+    evaluate,
+    scope_gaps,
+    stale_waivers,
+)
 from reports.html import HtmlOutcome, render
 from reports.load_results import read_load
 from reports.redaction import make_redactor, redact_tree, sweep
@@ -47,6 +59,8 @@ class RunInfo:
     seconds: Mapping[str, float] = field(default_factory=dict)  # per part
     secrets: tuple[str, ...] = field(default=(), repr=False)
     finished: float = 0.0  # epoch seconds; 0: now (a rebuild keeps the run's own end)
+    gate_scope: str = "full"  # what the stage file declares a promotion run must cover
+    waivers: Mapping[str, str] = field(default_factory=dict)  # the stage's [waivers]: key -> reason
 
 
 @dataclass(frozen=True)
@@ -103,9 +117,20 @@ def gate_document(info: RunInfo, inputs: GateInputs, decision: Decision, finishe
         "embedded": info.embedded,
         "smoke": info.smoke,
         "verdict": decision.verdict,
+        "headline": decision.headline,
+        "partial": decision.partial,
         "exit_code": decision.exit_code,
+        "gate_scope": info.gate_scope,
         "reasons": [asdict(r) for r in decision.reasons],
-        "notes": list(decision.notes),
+        "notes": [
+            *decision.notes,
+            *(f"waiver {k!r} waives nothing here" for k in stale_waivers(inputs.coverage, info.waivers)),
+        ],
+        "waivers": dict(info.waivers),
+        "coverage": {
+            "counts": counts(inputs.coverage),
+            "cells": [{**asdict(c), "key": c.key} for c in inputs.coverage],
+        },
         "policy": [{"rule": r.id, "outcome": r.outcome, "description": r.description} for r in POLICY],
         "parts": {
             "conformance": {**asdict(inputs.conformance_part), "exit_code": info.conformance_exit},
@@ -159,20 +184,32 @@ def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = T
             conformance = read_conformance(out_dir / "junit.xml", results_dir, info.conformance_exit)
         except ValueError as exc:  # a truncated junit.xml (killed run): the part did not finish
             conformance_part = Part("aborted", str(exc))
+    load = read_load(out_dir / "load", info.load_exit) if info.load_part.state in ("ran", "aborted") else None
+    coverage = read_conformance_coverage(out_dir / COVERAGE_FILE, info.smoke)
+    cells = apply_waivers(
+        (coverage.cells if coverage else ()) + load_cells(load.scenarios if load else ()), info.waivers
+    )
+    narrowed = scope_gaps(
+        info.gate_scope, info.smoke, info.load_part.state == "skipped_by_request",
+        coverage.unselected if coverage else 0,
+    )  # fmt: skip
+    if conformance is not None and coverage is None:
+        narrowed += ("the conformance part left no coverage record: what ran cannot be checked",)
     inputs = GateInputs(
         conformance_part=conformance_part,
         load_part=info.load_part,
         conformance=conformance,
-        load=read_load(out_dir / "load", info.load_exit)
-        if info.load_part.state in ("ran", "aborted")
-        else None,
+        load=load,
         unreachable=info.unreachable,
         config_errors=config_errors(info.conformance_exit, info.load_exit),
+        coverage=cells,
+        narrowed=narrowed,
     )
     decision = evaluate(inputs)
     now_ms = int(time.time() * 1000)
     start_ms = int((info.started or time.time()) * 1000)
-    gate = redact_tree(gate_document(info, inputs, decision, info.finished or time.time()), redactor)
+    document = gate_document(info, inputs, decision, info.finished or time.time())
+    gate = redact_tree(document, redactor)
     remove_own_results(results_dir)
     writer = AllureWriter(results_dir, redactor)
     scenarios = inputs.load.scenarios if inputs.load else ()
@@ -223,6 +260,8 @@ def info_from_previous(gate: Mapping[str, Any], secrets: tuple[str, ...]) -> Run
         seconds=seconds,
         secrets=secrets,
         finished=finished,
+        gate_scope=str(gate.get("gate_scope") or "full"),
+        waivers={str(k): str(v) for k, v in (gate.get("waivers") or {}).items()},
     )
 
 

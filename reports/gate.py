@@ -7,7 +7,7 @@ forces); `evaluate` only applies it. No I/O here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -103,6 +103,27 @@ class LoadResult:
     exit_code: int | None = None  # locust: 0 pass, 1 fail, 3 inconclusive, 2 config error
 
 
+CellState = Literal["passed", "failed", "waived", "not_applicable", "not_exercised", "not_run"]
+
+
+@dataclass(frozen=True)
+class CoverageCell:
+    """One rule (conformance test or load scenario) on one API, and what became of it."""
+
+    part: str  # "conformance" | "load"
+    rule: str  # test name without its case ("test_x"), or the scenario name ("burst")
+    family: str  # conformance family, or "load"
+    api: str
+    state: CellState
+    detail: str
+    cases: int = 0
+    waiver: str = ""  # the reason a person gave for accepting what could not be exercised
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule}[{self.api}]" if self.part == "conformance" else f"{self.api}.{self.rule}"
+
+
 @dataclass(frozen=True)
 class Part:
     """Whether a part ran, and why not when it did not."""
@@ -119,6 +140,8 @@ class GateInputs:
     load: LoadResult | None = None
     unreachable: str = ""  # non-empty: the stage could not be reached (one line, why)
     config_errors: tuple[str, ...] = ()  # config_errors(): a part's own configuration error, by exit code
+    coverage: tuple[CoverageCell, ...] = ()  # every rule x API, waivers applied (apply_waivers)
+    narrowed: tuple[str, ...] = ()  # how this run covers less than the stage declares (scope_gaps)
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,15 @@ class Decision:
     notes: tuple[str, ...]  # non-blocking facts worth showing (a part skipped by policy)
 
     @property
+    def partial(self) -> bool:
+        """Everything that ran passed, but the run covered less than the stage declares."""
+        return bool(self.reasons) and all(r.rule == PARTIAL_RULE for r in self.reasons)
+
+    @property
+    def headline(self) -> str:
+        return "PASS (partial)" if self.partial else self.verdict.upper()
+
+    @property
     def exit_code(self) -> int:
         """A part's configuration error exits 2 (fix the setup) unless something failed outright."""
         if self.verdict != "fail" and any(r.rule == CONFIG_RULE for r in self.reasons):
@@ -153,6 +185,8 @@ class Decision:
 
 
 CONFIG_RULE = "part.config_error"
+PARTIAL_RULE = "run.partial"
+NOT_BLOCKING_LOAD = frozenset({"pass", "not_applicable"})  # a scenario verdict that blocks nothing
 PYTEST_CONFIG_EXIT = 4  # conformance/plugin.py: a ConfigError becomes a pytest usage error
 LOCUST_CONFIG_EXIT = 2  # load/locustfile.py: a ConfigError before any traffic
 
@@ -239,13 +273,18 @@ def _load_with(verdicts: frozenset[str], g: GateInputs) -> tuple[str, ...]:
     if g.load is None:
         return ()
     out = []
+    waived = {c.key for c in g.coverage if c.part == "load" and c.state == "waived"}
     for s in g.load.scenarios:
+        if s.verdict == "not_applicable" or s.key in waived:
+            continue  # nothing to judge on this stage, or a person accepted that it cannot be judged
         verdict = s.verdict if s.verdict in ("pass", "fail") else "inconclusive"
         if verdict in verdicts:
             out.append(f"{s.key}: " + ("; ".join(s.reasons) or verdict))
     overall = g.load.verdict
-    if overall is not None and overall not in ("pass", "fail"):
+    if overall is not None and overall not in NOT_BLOCKING_LOAD | {"fail"}:
         overall = "inconclusive"  # an unknown overall verdict never passes
+    if overall == "inconclusive" and g.load.scenarios and not out:
+        overall = None  # every scenario accounted for (passed, not applicable or waived)
     if not out and overall in verdicts:  # overall verdict without a scenario to blame
         out.append("load: " + ("; ".join(g.load.reasons) or str(g.load.verdict)))
     return tuple(out)
@@ -257,6 +296,18 @@ def _load_fail(g: GateInputs) -> tuple[str, ...]:
 
 def _load_inconclusive(g: GateInputs) -> tuple[str, ...]:
     return _load_with(frozenset({"inconclusive"}), g)
+
+
+def _not_exercised(g: GateInputs) -> tuple[str, ...]:
+    return tuple(
+        f"{c.key} not exercised: {c.detail}"
+        for c in g.coverage
+        if c.part == "conformance" and c.state == "not_exercised"
+    )
+
+
+def _partial(g: GateInputs) -> tuple[str, ...]:
+    return g.narrowed
 
 
 def _parts(g: GateInputs) -> tuple[tuple[str, Part], ...]:
@@ -277,7 +328,42 @@ POLICY: tuple[Rule, ...] = (
     Rule("run.zero_tests", "inconclusive", "zero tests (or scenarios) ran: nothing was checked", _none_run),
     Rule(CONFIG_RULE, "inconclusive", "a part reported a configuration error (the gate exits 2)",
          _config_error),
+    Rule("coverage.not_exercised", "inconclusive",
+         "a rule applies to the stage but the stage file gave no way to exercise it, and no waiver says why",
+         _not_exercised),
+    Rule(PARTIAL_RULE, "inconclusive",
+         "the run covered less than the stage declares (PASS (partial), exit 3)", _partial),
 )  # fmt: skip
+
+
+def apply_waivers(cells: tuple[CoverageCell, ...], waivers: Mapping[str, str]) -> tuple[CoverageCell, ...]:
+    """Cells a person waived: only what could not be exercised (a failure is never waived)."""
+    out = []
+    for c in cells:
+        reason = waivers.get(c.key) or waivers.get(c.rule if c.part == "conformance" else c.key)
+        if reason and c.state == "not_exercised":
+            c = replace(c, state="waived", waiver=reason)
+        out.append(c)
+    return tuple(out)
+
+
+def stale_waivers(cells: tuple[CoverageCell, ...], waivers: Mapping[str, str]) -> tuple[str, ...]:
+    """Waivers that waive nothing on this run (a rule that now runs and passes, or a typo)."""
+    used = {c.key for c in cells if c.waiver}
+    used |= {c.rule for c in cells if c.waiver and c.part == "conformance"}
+    return tuple(sorted(set(waivers) - used))
+
+
+def scope_gaps(declared: str, smoke: bool, load_skipped_by_request: bool, unselected: int) -> tuple[str, ...]:
+    """How a run is narrower than the stage's declared scope (PURE); each blocks a plain PASS."""
+    out = []
+    if smoke and declared != "smoke":
+        out.append('smoke subset only: the stage declares gate_scope = "full"')
+    if load_skipped_by_request and declared != "smoke":
+        out.append("load part skipped on request (--no-load) on a stage that allows load")
+    if unselected:
+        out.append(f"{unselected} conformance tests the catalogue selects did not run")
+    return tuple(out)
 
 
 def evaluate(inputs: GateInputs, policy: tuple[Rule, ...] = POLICY) -> Decision:

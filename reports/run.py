@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from fixtures.deviations import load_deviations
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, load_stage
 from reports.build import ROOT, ContractFile, RunInfo, build, contract_digest
+from reports.coverage import FILE as COVERAGE_FILE
 from reports.gate import EXIT_CONFIG_ERROR, Part
 from reports.load_progress import describe_load, read_load_progress
 from reports.parts import PartRun, ProgressLine, run_part
@@ -40,8 +42,10 @@ EXIT_INTERRUPTED = 130
 MAX_REASONS_SHOWN = 10
 STALE = (
     "allure-results", "junit.xml", "load", "gate.json", "summary.md", "report.html", "progress.txt",
-    "load-progress.json",
+    "load-progress.json", "coverage.json",
 )  # fmt: skip
+# Environment that would change what pytest runs behind the gate's back (the scope is the stage's).
+PYTEST_ENV_DROPPED = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 LOAD_PROGRESS = "load-progress.json"  # rewritten by the locustfile at each scenario's start and end
 
 
@@ -55,19 +59,20 @@ class Plan:
 
 
 def plan_run(stage: StageConfig, no_load: bool, smoke: bool) -> Plan:
-    """PURE: smoke subset for a read-only stage that forbids load; load skipped by flag or by policy."""
-    auto_smoke = not smoke and all(api.read_only and not api.load_allowed for api in stage.apis)
-    why = "stage is read-only and forbids load: the smoke subset" if auto_smoke else ""
-    if auto_smoke:
-        return Plan(
-            True, Part("skipped_by_policy", "smoke subset: the stage is read-only and forbids load"), why
-        )
+    """PURE: the smoke subset when asked or declared (gate_scope); load skipped by flag or by policy.
+
+    A narrower run than the stage declares still runs, and its verdict says so (PASS (partial)).
+    """
+    declared = stage.gate_scope == "smoke" and not smoke
+    why = 'the stage declares gate_scope = "smoke": the read-only smoke subset, no load' if declared else ""
+    if declared:
+        return Plan(True, Part("skipped_by_policy", 'gate_scope = "smoke": no load'), why)
     if smoke:
         return Plan(True, Part("skipped_by_request", "--smoke: read-only smoke subset, no load"), why)
-    if no_load:
-        return Plan(False, Part("skipped_by_request", "--no-load"))
     if not any(api.load_allowed for api in stage.apis):
         return Plan(False, Part("skipped_by_policy", "the stage forbids load (load_allowed = false)"))
+    if no_load:
+        return Plan(False, Part("skipped_by_request", "--no-load"))
     return Plan(False, Part("ran"))
 
 
@@ -123,6 +128,11 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG_ERROR
+    try:
+        waivers = dict(load_deviations(stage).waivers)
+    except ConfigError as exc:
+        print(f"stagegate: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     plan = plan_run(stage, args.no_load, args.smoke)
     out_dir = Path(args.out).resolve() / stage.name
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -155,8 +165,9 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
             load = Part("missing", "not run: stage unreachable") if load.state == "ran" else load
         else:
             conformance, exits["conformance"], seconds["conformance"] = _conformance(
-                stage_file, env, out_dir, plan.smoke, progress
-            )
+                stage_file, {k: v for k, v in env.items() if k not in PYTEST_ENV_DROPPED}, out_dir,
+                plan.smoke, progress,
+            )  # fmt: skip
             if load.state == "ran":
                 load, exits["load"], seconds["load"] = _load(stage_file, env, out_dir, progress)
             else:
@@ -189,6 +200,8 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         started=started,
         seconds=seconds,
         secrets=secrets,
+        gate_scope=stage.gate_scope,
+        waivers=waivers,
     )
     built = build(info, out_dir, ROOT, render_html=not args.no_html)
     progress.finish("report: built")
@@ -203,7 +216,7 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
     for note in built.decision.notes:
         print(f"  note: {note}")
     total = built.gate["timing"]["seconds"]["total"]
-    verdict, code = built.decision.verdict.upper(), built.decision.exit_code
+    verdict, code = built.decision.headline, built.decision.exit_code
     print(f"stagegate: {verdict} on stage {stage.name} in {total} s (exit {code})")
     print(f"report: {_shown(built.html.path)}" if built.html.path else built.html.note)
     print(f"results: {_shown(out_dir)}/ (gate.json, summary.md, junit.xml, allure-results/)")
@@ -216,6 +229,7 @@ def _conformance(
     progress_file = out_dir / "progress.txt"
     command = [sys.executable, "-m", "pytest", "conformance", "--stage", stage_file,
                "--alluredir", str(out_dir / "allure-results"), "--junitxml", str(out_dir / "junit.xml"),
+               "--stagegate-coverage", str(out_dir / COVERAGE_FILE),
                "-p", "no:cacheprovider", "-p", "reports.pytest_progress", "-q", "--color=no"]  # fmt: skip
     if smoke:
         command += ["-m", "smoke"]
@@ -275,21 +289,24 @@ def _load(
     return part, run.exit_code, run.seconds
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.run", description=__doc__.splitlines()[0])
+def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stage", default="local", help="stage name under stages/ or a stage file (default local)"
     )
     parser.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="seed a fault (embedded only)"
     )
-    parser.add_argument("--no-load", action="store_true", help="skip the load part")
+    parser.add_argument("--no-load", action="store_true", help="skip the load part (the verdict is partial)")
     parser.add_argument(
-        "--smoke", action="store_true", help="read-only smoke subset, no load (post-promotion)"
+        "--smoke",
+        action="store_true",
+        help='read-only smoke subset, no load (partial unless the stage declares gate_scope = "smoke")',
     )
     parser.add_argument("--no-html", action="store_true", help="do not render report.html")
     parser.add_argument("--out", default=str(ROOT / "out"), help="results root (default out/)")
-    args = parser.parse_args(argv)
+
+
+def gate_main(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # CI cancels with SIGTERM: clean up too
     try:
         return run_gate(args, ProgressLine())
@@ -298,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports.run", description=__doc__.splitlines()[0])
+    add_gate_arguments(parser)
+    return gate_main(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 
 from conformance import catalog, catalog_cors, catalog_probe, catalog_records
-from conformance.plugin import load_expectations
 from fixtures.errors import ConfigError
 from fixtures.stage import FailureProbe, StageConfig, load_stage
 
@@ -186,18 +185,6 @@ def test_fill_path_fills_only_the_given_parameters() -> None:
         == "/clinics/crash-probe/{proxy+}"
     )
     assert catalog_probe.fill_path("/a/{proxy+}", {"proxy": "x/y"}) == "/a/x/y"
-
-
-def test_expectations_need_a_reason(tmp_path, monkeypatch) -> None:  # noqa: ANN001
-    import conformance.plugin as plugin
-
-    monkeypatch.setattr(plugin, "EXPECTATIONS_DIR", tmp_path)
-    (tmp_path / "s.toml").write_text('[deviations]\n"test_x[a]" = ""\n')
-    with pytest.raises(ConfigError):
-        load_expectations("s")
-    (tmp_path / "s.toml").write_text('[deviations]\n"test_x[a]" = "AWS differs"\n')
-    assert load_expectations("s") == {"test_x[a]": "AWS differs"}
-    assert load_expectations("missing") == {}
 
 
 def _read_only(stage: StageConfig) -> StageConfig:

@@ -1,0 +1,146 @@
+"""Coverage of one conformance run: for every rule x API, what became of it (PURE).
+
+States: passed, failed, waived (a known deviation, or every case on an excluded route),
+not_applicable (the API has no such feature, or the stage declares it out of scope: read-only),
+not_exercised (the feature exists but the stage gave no way to test it: a skip, a missing sample
+body, no disabled key), not_run (every case left out of this run's selection, e.g. `-m smoke`).
+The gate blocks on not_exercised unless a person waived it (fixtures/deviations.py); it never
+counts a skip as a pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from conformance.catalog_requests import json_schema
+from conformance.catalog_routes import key_routes
+from fixtures.contract import Contract
+from fixtures.stage import ApiConfig
+
+CellState = Literal["passed", "failed", "waived", "not_applicable", "not_exercised", "not_run"]
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed", "deselected"]
+Builder = Callable[[ApiConfig, Contract], list[Any]]
+
+
+@dataclass(frozen=True)
+class Empty:
+    """Why a rule has no case on an API."""
+
+    state: CellState
+    detail: str
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    name: str  # the test id, "test_rule[case]"
+    module: str  # "conformance.test_auth"
+    rule: str
+    family: str
+    api: str
+    smoke: bool
+    outcome: Outcome
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    rule: str
+    family: str
+    api: str
+    state: CellState
+    detail: str
+    cases: int
+
+
+# What an API lacks when a rule has no case there (the default reads "no <fixture>").
+LACKS: dict[str, str] = {
+    "token_route": "no route behind a JWT or Cognito authorizer",
+    "jwt_route": "no route behind an HTTP API JWT authorizer",
+    "scoped_route": "no route that requires scopes",
+    "lambda_route": "no route behind a Lambda authorizer",
+    "protected_route": "no protected route",
+    "protected_get_route": "no protected GET route",
+    "public_route": "no public route",
+    "key_route": "no route that requires an API key (REST)",
+    "disabled_key_case": "no route that requires an API key (REST)",
+    "body_route": "no route with a JSON request schema",
+    "body_case": "no route with a JSON request schema",
+    "param_case": "no required query or header parameter",
+    "preflight_case": "no CORS configuration",
+    "origin_case": "no CORS configuration with an exact allowed origin",
+    "cors_api": "no CORS configuration",
+    "cors_http_api": "no HTTP API CORS configuration",
+    "cors_protected_route": "no protected route with CORS",
+    "cors_error_api": "no CORS configuration on gateway errors",
+    "wrong_method_case": "no path that leaves a method undefined",
+    "override_case": "no path with a weaker and a stronger route",
+    "failure_probe": "no failure probe declared (samples.failure_probe, optional)",
+}
+
+
+def _unrestricted(api: ApiConfig, keep_probes: bool) -> ApiConfig:
+    """The API without route exclusions (and, unless kept, without dedicated probe routes)."""
+    probes = api.samples.failure_probes
+    kept = probes if keep_probes else tuple(p for p in probes if p.changes_input)
+    samples = dataclasses.replace(api.samples, failure_probes=kept)
+    return dataclasses.replace(api, excluded={}, samples=samples)
+
+
+def _not_exercised(fixture: str, api: ApiConfig, contract: Contract) -> str:
+    """A reason when the feature exists but the stage file gives no way to test it, else ""."""
+    if fixture == "disabled_key_case" and key_routes(api, contract):
+        return "no disabled key in the stage file (a usage-plan key with enabled = false)"
+    if fixture in ("body_route", "body_case"):
+        without = [r.route_key for r in contract.routes if json_schema(r) is not None]
+        if without:
+            return f"no example or sample body for {', '.join(without[:3])} (samples.bodies)"
+    return ""
+
+
+def explain_empty(fixture: str, api: ApiConfig, contract: Contract, build: Builder) -> Empty:
+    """Why `build` gives the API no case: waived by exclusion, out of scope, not exercised, or absent."""
+    if build(_unrestricted(api, keep_probes=fixture == "failure_probe"), contract):
+        reasons = "; ".join(f"{k}: {v}" for k, v in sorted(api.excluded.items()))
+        probes = ", ".join(sorted(api.probe_routes))
+        return Empty("waived", f"excluded routes ({reasons or 'failure probe routes ' + probes})")
+    if api.read_only and build(dataclasses.replace(api, read_only=False), contract):
+        return Empty("not_applicable", "read-only API: every case would send a writing request")
+    why = _not_exercised(fixture, api, contract)
+    if why:
+        return Empty("not_exercised", why)
+    return Empty("not_applicable", LACKS.get(fixture, f"no {fixture.replace('_', ' ')}"))
+
+
+def cell_state(results: Sequence[ItemResult]) -> tuple[CellState, str]:
+    """The state of one rule x API from its cases' outcomes (a skip is never a pass)."""
+    ran = [r for r in results if r.outcome != "deselected"]
+    if not ran:
+        return "not_run", "not selected in this run"
+    bad = [r for r in ran if r.outcome in ("failed", "error", "xpassed")]
+    if bad:
+        return "failed", f"{len(bad)} of {len(ran)} cases failed"
+    skipped = [r for r in ran if r.outcome == "skipped"]
+    if skipped:
+        return "not_exercised", skipped[0].reason or "skipped"
+    deviations = [r for r in ran if r.outcome == "xfailed"]
+    if deviations:
+        return "waived", f"{len(deviations)} of {len(ran)} cases are known deviations: {deviations[0].reason}"
+    return "passed", f"{len(ran)} cases"
+
+
+def cells(empty: dict[tuple[str, str], tuple[str, Empty]], results: Sequence[ItemResult]) -> list[Cell]:
+    """Every rule x API: from the cases that exist, else from why there is none."""
+    by_cell: dict[tuple[str, str], list[ItemResult]] = {}
+    for r in results:
+        by_cell.setdefault((r.rule, r.api), []).append(r)
+    out = []
+    for (rule, api), items in by_cell.items():
+        state, detail = cell_state(items)
+        out.append(Cell(rule, items[0].family, api, state, detail, len(items)))
+    for (rule, api), (family, why) in empty.items():
+        if (rule, api) not in by_cell:
+            out.append(Cell(rule, family, api, why.state, why.detail, 0))
+    return sorted(out, key=lambda c: (c.family, c.rule, c.api))
