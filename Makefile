@@ -1,6 +1,8 @@
 # stagegate: two commands do everything on a fresh clone.
-#   make gate [STAGE=name]   conformance + load + report + verdict (exit 0 pass, 1 fail, 2 config, 3 inconclusive)
+#   make gate [STAGE=name]   conformance + load + report + verdict
 #   make test                the project's own tests
+# make exits 2 whenever a recipe fails, so `make gate` prints stagegate's own exit code; CI and
+# scripts that act on it run `.venv/bin/stagegate gate --stage NAME` (0 pass, 1 fail, 2 config, 3 inconclusive).
 STAGE ?= local
 PYTHON ?= python3
 VENV := .venv
@@ -27,7 +29,10 @@ node_modules/.installed: package.json package-lock.json
 
 gate: $(VENV)/.installed
 	@$(MAKE) --no-print-directory node_modules/.installed || true
-	$(PY) -m reports.run --stage $(STAGE) $(GATE_ARGS)
+	@$(VENV)/bin/stagegate gate --stage $(STAGE) $(GATE_ARGS); code=$$?; \
+	if [ $$code -ne 0 ]; then \
+		echo "make gate: stagegate exited $$code (1 fail, 2 configuration error, 3 inconclusive); make reports 2 for any of them: run .venv/bin/stagegate gate --stage $(STAGE) for the exact code"; \
+	fi; exit $$code
 
 test: $(VENV)/.installed
 	@$(MAKE) --no-print-directory node_modules/.installed || true

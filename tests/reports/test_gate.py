@@ -245,3 +245,60 @@ def test_no_combination_of_a_gap_and_clean_results_passes() -> None:
     ]
     assert [evaluate(g).verdict for g in gaps] == ["inconclusive"] * len(gaps)
     assert evaluate(replace(good(), load_part=skipped, load=None)).verdict == "pass"
+
+
+# --- coverage and scope (soundness) ----------------------------------------------------------
+
+
+def cell(state: str, rule: str = "test_protected_route_rejects_expired_token", part: str = "conformance"):  # noqa: ANN201
+    from reports.gate import CoverageCell
+
+    return CoverageCell(part, rule, "auth" if part == "conformance" else "load", "portal", state, "why")  # type: ignore[arg-type]
+
+
+def test_a_rule_not_exercised_blocks_as_inconclusive_and_names_the_rule() -> None:
+    decision = evaluate(replace(good(), coverage=(cell("passed", "test_a"), cell("not_exercised"))))
+    assert (decision.verdict, decision.exit_code) == ("inconclusive", 3)
+    assert [r.rule for r in decision.reasons] == ["coverage.not_exercised"]
+    assert "test_protected_route_rejects_expired_token[portal] not exercised" in decision.reasons[0].message
+
+
+def test_not_applicable_and_passed_cells_block_nothing() -> None:
+    assert rules(replace(good(), coverage=(cell("passed"), cell("not_applicable", "test_b")))) == []
+
+
+def test_a_waiver_turns_not_exercised_into_waived_but_never_waives_a_failure() -> None:
+    from reports.gate import apply_waivers, stale_waivers
+
+    waivers = {"test_protected_route_rejects_expired_token[portal]": "no test issuer", "test_gone": "old"}
+    cells = apply_waivers((cell("not_exercised"), cell("failed", "test_gone")), waivers)
+    assert [(c.state, c.waiver) for c in cells] == [("waived", "no test issuer"), ("failed", "")]
+    assert rules(replace(good(), coverage=cells[:1])) == []
+    assert stale_waivers(cells, waivers) == ("test_gone",)
+    every_api = apply_waivers((cell("not_exercised"),), {"test_protected_route_rejects_expired_token": "r"})
+    assert every_api[0].state == "waived"
+
+
+def test_a_narrower_run_is_pass_partial_with_exit_3() -> None:
+    from reports.gate import scope_gaps
+
+    narrowed = scope_gaps("full", smoke=False, load_skipped_by_request=True, unselected=0)
+    decision = evaluate(replace(good(), narrowed=narrowed))
+    assert (decision.verdict, decision.headline, decision.exit_code) == ("inconclusive", "PASS (partial)", 3)
+    assert scope_gaps("full", smoke=False, load_skipped_by_request=False, unselected=0) == ()
+    assert scope_gaps("smoke", smoke=True, load_skipped_by_request=False, unselected=0) == ()
+    assert len(scope_gaps("full", smoke=True, load_skipped_by_request=False, unselected=3)) == 2
+    failing = evaluate(replace(good(), narrowed=narrowed, load=load("fail")))
+    assert (failing.headline, failing.exit_code) == ("FAIL", 1)
+
+
+def test_a_load_scenario_not_applicable_blocks_nothing_and_a_waived_inconclusive_one_neither() -> None:
+    from reports.gate import apply_waivers
+
+    assert rules(replace(good(), load=load("pass", "not_applicable"))) == []
+    inconclusive = replace(good(), load=replace(load("pass", "inconclusive"), verdict="inconclusive"))
+    assert rules(inconclusive) == ["load.inconclusive"]
+    waived = apply_waivers((cell("not_exercised", "s1", part="load"),), {"portal.s1": "real keys only"})
+    assert rules(replace(inconclusive, coverage=waived)) == []
+    failed = apply_waivers((cell("failed", "s1", part="load"),), {"portal.s1": "nope"})
+    assert rules(replace(good(), load=load("pass", "fail"), coverage=failed)) == ["load.fail"]

@@ -111,7 +111,7 @@ def test_prod_example_plans_the_smoke_subset_and_no_load(monkeypatch: pytest.Mon
     env = {name: "placeholder-value" for name in _env_names(text)}
     stage = load_stage(str(prod), environ=env)
     plan = plan_run(stage, no_load=False, smoke=False)
-    assert plan.smoke and plan.load.state == "skipped_by_policy" and "read-only" in plan.why_smoke
+    assert plan.smoke and plan.load.state == "skipped_by_policy" and 'gate_scope = "smoke"' in plan.why_smoke
 
 
 def _env_names(text: str) -> list[str]:
