@@ -281,10 +281,10 @@ def _load_with(verdicts: frozenset[str], g: GateInputs) -> tuple[str, ...]:
         if verdict in verdicts:
             out.append(f"{s.key}: " + ("; ".join(s.reasons) or verdict))
     overall = g.load.verdict
+    if overall == "inconclusive" and any(s.key in waived for s in g.load.scenarios) and not out:
+        overall = None  # the locustfile cannot know the waivers: its inconclusive scenarios are waived
     if overall is not None and overall not in NOT_BLOCKING_LOAD | {"fail"}:
         overall = "inconclusive"  # an unknown overall verdict never passes
-    if overall == "inconclusive" and g.load.scenarios and not out:
-        overall = None  # every scenario accounted for (passed, not applicable or waived)
     if not out and overall in verdicts:  # overall verdict without a scenario to blame
         out.append("load: " + ("; ".join(g.load.reasons) or str(g.load.verdict)))
     return tuple(out)

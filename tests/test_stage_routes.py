@@ -47,10 +47,16 @@ def _stage(tmp_path: pathlib.Path, text: str) -> str:
     ("addition", "where"),
     [
         ('\n[apis.portal.samples.query."POST /item"]\nx = "1"\n', 'apis.portal.samples.query."POST /item"'),
-        ('\n[apis.portal.samples.headers."GET /nope"]\nX-A = "1"\n', 'apis.portal.samples.headers."GET /nope"'),
+        (
+            '\n[apis.portal.samples.headers."GET /nope"]\nX-A = "1"\n',
+            'apis.portal.samples.headers."GET /nope"',
+        ),
         ('\n[apis.portal.samples.bodies."POST /item"]\na = 1\n', 'apis.portal.samples.bodies."POST /item"'),
         ('\n[apis.portal.routes."GET /nope"]\nexclude = "gone"\n', 'apis.portal.routes."GET /nope"'),
-        ('\n[apis.portal.samples.failure_probe]\nroute = "GET /nope"\n', "apis.portal.samples.failure_probe.route"),
+        (
+            '\n[apis.portal.samples.failure_probe]\nroute = "GET /nope"\n',
+            "apis.portal.samples.failure_probe.route",
+        ),
     ],
 )
 def test_a_route_key_the_contract_does_not_have_is_a_configuration_error(
