@@ -21,10 +21,13 @@ from allure_commons.logger import AllureFileLogger
 from allure_commons.model2 import Attachment, Label, Parameter, Status, StatusDetails, TestResult
 
 from reports.charts import per_second_svg
+from reports.coverage import cell_text, matrix
 from reports.gate import ScenarioResult
 from reports.redaction import MARK, MARKUP_SUFFIXES, TextRedactor
+from reports.summary import coverage_counts_line
 
-STATUS = {"pass": Status.PASSED, "fail": Status.FAILED}  # anything else: broken (could not decide)
+# Anything else: broken (could not decide). Not applicable: nothing to judge on this stage.
+STATUS = {"pass": Status.PASSED, "fail": Status.FAILED, "not_applicable": Status.SKIPPED}
 PARAM_LABELS = (
     ("rate", "rate"),
     ("burst", "burst"),
@@ -194,6 +197,24 @@ def _observations(s: ScenarioResult) -> dict[str, Any]:
     }
 
 
+def coverage_html(gate: Mapping[str, Any]) -> str:
+    """The coverage matrix (rules x APIs) for the gate result's description."""
+    apis, rows = matrix(list((gate.get("coverage") or {}).get("cells") or ()))
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(api)}</th>" for api in apis)
+    body = "".join(
+        f"<tr><td>{html.escape(family)}</td><td><code>{html.escape(rule)}</code></td>"
+        + "".join(f"<td>{html.escape(cell_text(by_api.get(api)))}</td>" for api in apis)
+        + "</tr>"
+        for family, rule, by_api in rows
+    )
+    return (
+        f"<h3>Coverage (rule x API)</h3><p>{html.escape(coverage_counts_line(gate))}</p>"
+        f"<table><tr><th>family</th><th>rule</th>{head}</tr>{body}</table>"
+    )
+
+
 def gate_result(
     writer: AllureWriter,
     gate: Mapping[str, Any],
@@ -202,7 +223,7 @@ def gate_result(
     stop_ms: int,
 ) -> None:
     """The gate verdict as its own result (group "gate"), with reasons, counts and every load chart."""
-    verdict = str(gate["verdict"])
+    verdict = str(gate.get("headline") or gate["verdict"])
     items = "".join(
         f"<li><code>{html.escape(r['rule'])}</code> ({html.escape(r['outcome'])}): "
         f"{html.escape(r['message'])}</li>"
@@ -221,6 +242,7 @@ def gate_result(
         f"<p>stage <b>{html.escape(str(gate['stage']))}</b>, exit code {gate['exit_code']}</p>"
         + (f"<h3>Blocking reasons</h3><ul>{items}</ul>" if items else "<p>No blocking reason.</p>")
         + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
+        + coverage_html(gate)
         + (f"<h3>Load charts</h3>{charts}" if charts else "")
     )
     first = gate["reasons"][0]["message"] if gate["reasons"] else "all gate rules hold"

@@ -82,10 +82,30 @@ def counts(cells: Sequence[CoverageCell]) -> dict[str, int]:
     return {state: found[state] for state in STATES if found[state]}
 
 
-def matrix(cells: Sequence[CoverageCell]) -> tuple[list[str], list[tuple[str, str, dict[str, CoverageCell]]]]:
-    """(APIs, rows of (family, rule, api -> cell)) for a rules x APIs table."""
-    apis = sorted({c.api for c in cells})
-    rows: dict[tuple[str, str], dict[str, CoverageCell]] = {}
+SYMBOL: Mapping[str, str] = {
+    "passed": "✅ passed",
+    "failed": "❌ failed",
+    "waived": "☑️ waived",
+    "not_applicable": "– n/a",
+    "not_exercised": "⚠️ not exercised",
+    "not_run": "· not run",
+}
+Row = tuple[str, str, dict[str, Mapping[str, Any]]]
+
+
+def matrix(cells: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Row]]:
+    """(APIs, rows of (family, rule, api -> cell)) from gate.json's cells: conformance first, then load."""
+    apis = sorted({str(c["api"]) for c in cells})
+    rows: dict[tuple[bool, str, str], dict[str, Mapping[str, Any]]] = {}
     for c in cells:
-        rows.setdefault((c.family, c.rule), {})[c.api] = c
-    return apis, [(family, rule, by_api) for (family, rule), by_api in sorted(rows.items())]
+        rows.setdefault((c.get("part") == "load", str(c["family"]), str(c["rule"])), {})[str(c["api"])] = c
+    return apis, [(family, rule, by_api) for (_, family, rule), by_api in sorted(rows.items())]
+
+
+def cell_text(cell: Mapping[str, Any] | None) -> str:
+    """The matrix entry: the state, and why where the state needs a reason."""
+    if cell is None:
+        return ""
+    state = str(cell.get("state"))
+    why = str(cell.get("waiver") or (cell.get("detail") if state in ("not_exercised", "failed") else ""))
+    return SYMBOL.get(state, state) + (f": {why}" if why else "")

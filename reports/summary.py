@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reports.coverage import cell_text, matrix
+
 ICON = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
 COLUMNS = ("passed", "failed", "errors", "xfailed", "xpassed", "skipped")
 DETAIL_WIDTH = 120  # console: one line per scenario; summary.md and gate.json have it all
@@ -53,13 +55,44 @@ def _short(digest: str) -> str:
     return digest[: len("sha256:") + 16] if digest.startswith("sha256:") else digest
 
 
+def _cells(gate: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list((gate.get("coverage") or {}).get("cells") or ())
+
+
+def coverage_counts_line(gate: Mapping[str, Any]) -> str:
+    """`coverage: 85 passed, 2 not exercised, 11 not applicable` ("" before coverage existed)."""
+    found = (gate.get("coverage") or {}).get("counts") or {}
+    return "coverage: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in found.items()) if found else ""
+
+
+def coverage_markdown(gate: Mapping[str, Any]) -> list[str]:
+    """Rules x APIs: what became of every rule on every API of the stage."""
+    apis, rows = matrix(_cells(gate))
+    if not rows:
+        return []
+    lines = [
+        "### Coverage (rule x API)",
+        "",
+        coverage_counts_line(gate)
+        + ". Not exercised blocks promotion unless waived in the stage's deviations file.",
+        "",
+        "| family | rule | " + " | ".join(apis) + " |",
+        "|---|---" + "|---" * len(apis) + "|",
+    ]
+    for family, rule, by_api in rows:
+        entries = " | ".join(_cell(cell_text(by_api.get(api))) for api in apis)
+        lines.append(f"| {family} | `{rule.removeprefix('test_')}` | {entries} |")
+    return [*lines, ""]
+
+
 def markdown(gate: Mapping[str, Any]) -> str:
     """The summary for a CI step summary or a pull-request comment."""
     verdict = str(gate["verdict"])
+    headline = str(gate.get("headline") or verdict.upper())
     digest = str(gate.get("contract_digest", {}).get("combined", "-"))[:19]
     seconds = gate.get("timing", {}).get("seconds", {}).get("total", "-")
     lines = [
-        f"## {ICON.get(verdict, '')} stagegate: {verdict.upper()} on stage `{gate['stage']}`",
+        f"## {ICON.get(verdict, '')} stagegate: {headline} on stage `{gate['stage']}`",
         "",
         f"Exit code {gate['exit_code']} · contract `{digest}` · {seconds} s",
         "",
@@ -92,6 +125,7 @@ def markdown(gate: Mapping[str, Any]) -> str:
                 f"| {key} | {ICON.get(s['verdict'], '')} {s['verdict']} | {_cell(scenario_detail(s))} |"
             )
         lines.append("")
+    lines += coverage_markdown(gate)
     contracts = contract_rows(gate)
     if contracts:
         lines += ["### Contracts", "", "| API | flavor | contract | sha256 |", "|---|---|---|---|"]
@@ -120,4 +154,7 @@ def console_table(gate: Mapping[str, Any]) -> str:
     for name, part in (gate.get("parts") or {}).items():
         if part.get("state") != "ran":
             out.append(f"{name:<28} {part['state']:<14} {part.get('detail', '')}")
+    counts = coverage_counts_line(gate)
+    if counts:
+        out.append(f"{'coverage (rule x API)':<28} {'':<14} {counts.removeprefix('coverage: ')}")
     return "\n".join(out)
