@@ -37,6 +37,11 @@ def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path:
     assert set(stage_secrets(resolved)) == set(stage_secrets(stage))
     assert [a.load_allowed for a in resolved.apis] == [a.load_allowed for a in stage.apis]
     assert all(name.startswith("STAGEGATE_LOCAL_") for name in env)
+    # The parts read the stage's deviations and waivers beside the file they are given.
+    from fixtures.deviations import load_deviations
+
+    assert load_deviations(resolved).path == str(path).removesuffix(".toml") + ".deviations.toml"
+    assert load_deviations(resolved).deviations == load_deviations(stage).deviations
 
 
 def test_env_names_are_upper_case_identifiers() -> None:
