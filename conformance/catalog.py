@@ -33,12 +33,20 @@ BUILDERS: dict[str, Callable[[ApiConfig, Contract], list[Any]]] = {
     "cors_http_api": catalog_cors.cors_http_apis,
     "cors_protected_route": catalog_cors.cors_protected_routes,
     "cors_error_api": catalog_cors.cors_error_apis,
+    "cors_credential_route": catalog_cors.cors_credential_routes,
+    "cors_denied_route": catalog_cors.cors_denied_routes,
+    "cors_validation_case": catalog_cors.cors_validation_cases,
+    "cors_probe_case": catalog_cors.cors_probe_cases,
     "api_case": catalog_routes.apis,
     "protected_get_route": catalog_routes.protected_get_routes,
     "wrong_method_case": catalog_routes.wrong_method_cases,
     "override_case": catalog_routes.override_cases,
     "failure_probe": catalog_probe.probe_cases,
 }
+
+
+# The builders whose cases target a failure probe (a dedicated probe route is their target only).
+PROBE_BUILDERS = frozenset({"failure_probe", "cors_probe_case"})
 
 
 def cases(name: str, stage: StageConfig, contracts: Mapping[str, Contract]) -> list[Any]:

@@ -33,6 +33,17 @@ def body_routes(api: ApiConfig, contract: Contract) -> list[RouteCase]:
     ]
 
 
+def gateway_validates(flavor: str, route: Route, body: bool) -> bool:
+    """Whether the gateway itself validates the route's body (or parameters): a REST validator.
+
+    Otherwise the request reaches the integration, which must refuse it itself.
+    """
+    validator = route.validator
+    if flavor != "rest" or validator is None:
+        return False
+    return validator.validate_body if body else validator.validate_parameters
+
+
 def _gateway_checks_format(contract: Contract, route: Route) -> bool:
     # REST validators use JSON Schema draft 4, which ignores `format` (DOCS
     # api-gateway-method-request-validation); the handler behind it may not check it either.

@@ -65,12 +65,19 @@ def lambda_routes(api: ApiConfig, contract: Contract) -> list[RouteCase]:
     ]
 
 
+def needs_credentials(contract: Contract, route: Route) -> bool:
+    """An identity (authorizer) or, on REST, an API key: a key-only route is protected, not public."""
+    return bool(route.authorizer) or (route.api_key_required and contract.flavor == "rest")
+
+
 def protected_routes(api: ApiConfig, contract: Contract) -> list[RouteCase]:
-    return [c for c in route_cases(api, contract) if c.route.authorizer]
+    """Routes that need an identity or an API key (the bypass rules send neither)."""
+    return [c for c in route_cases(api, contract) if needs_credentials(contract, c.route)]
 
 
 def public_routes(api: ApiConfig, contract: Contract) -> list[RouteCase]:
-    return [c for c in route_cases(api, contract) if not c.route.authorizer]
+    """Routes that answer without any credential: no authorizer and no API key."""
+    return [c for c in route_cases(api, contract) if not needs_credentials(contract, c.route)]
 
 
 def all_routes(api: ApiConfig, contract: Contract) -> list[RouteCase]:
@@ -114,10 +121,18 @@ def override_cases(api: ApiConfig, contract: Contract) -> list[OverrideCase]:
     out = []
     for weak in routes:
         for strong in routes:
-            if weak is strong or weak.route.path != strong.route.path or not strong.route.authorizer:
+            if weak is strong or weak.route.path != strong.route.path:
                 continue
             same_auth = weak.route.authorizer == strong.route.authorizer
-            if not weak.route.authorizer or (same_auth and set(strong.route.scopes) - set(weak.route.scopes)):
+            more_scopes = same_auth and set(strong.route.scopes) - set(weak.route.scopes)
+            identity = bool(strong.route.authorizer) and (not weak.route.authorizer or bool(more_scopes))
+            # REST: the sent route's credentials carry no API key when it needs none.
+            key = (
+                contract.flavor == "rest"
+                and strong.route.api_key_required
+                and not weak.route.api_key_required
+            )
+            if identity or key:
                 out.append(OverrideCase(weak, strong.route))
     # A faulty stage would execute the overriding method: never name a writing one on a read-only API.
     return [c for c in out if not (api.read_only and sends_write(c))]

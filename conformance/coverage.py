@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from conformance.catalog import PROBE_BUILDERS
 from conformance.catalog_requests import json_schema
 from conformance.catalog_routes import key_routes
 from fixtures.contract import Contract
@@ -78,6 +79,10 @@ LACKS: dict[str, str] = {
     "wrong_method_case": "no path that leaves a method undefined",
     "override_case": "no path with a weaker and a stronger route",
     "failure_probe": "no failure probe declared (samples.failure_probe, optional)",
+    "cors_credential_route": "no protected route whose missing-credential answer has CORS headers",
+    "cors_denied_route": "no Lambda-authorizer route whose deny answer has CORS headers",
+    "cors_validation_case": "no invalid request whose 400 has CORS headers",
+    "cors_probe_case": "no failure probe, or no CORS headers on the integration failure's 5xx",
 }
 
 
@@ -102,7 +107,7 @@ def _not_exercised(fixture: str, api: ApiConfig, contract: Contract) -> str:
 
 def explain_empty(fixture: str, api: ApiConfig, contract: Contract, build: Builder) -> Empty:
     """Why `build` gives the API no case: waived by exclusion, out of scope, not exercised, or absent."""
-    if build(_unrestricted(api, keep_probes=fixture == "failure_probe"), contract):
+    if build(_unrestricted(api, keep_probes=fixture in PROBE_BUILDERS), contract):
         reasons = "; ".join(f"{k}: {v}" for k, v in sorted(api.excluded.items()))
         probes = ", ".join(sorted(api.probe_routes))
         return Empty("waived", f"excluded routes ({reasons or 'failure probe routes ' + probes})")

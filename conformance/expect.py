@@ -10,6 +10,7 @@ import pytest
 from conformance.catalog_routes import all_routes, public_routes
 from conformance.support import ApiUnderTest
 from fixtures.behaviour import Kind, answer, asserted
+from fixtures.bodies import body_mismatch
 from fixtures.contract import Route
 from fixtures.diagnosis import Redacts, diagnose
 from fixtures.http import Exchange
@@ -68,7 +69,7 @@ class Check:
         message: str | None = None,
         fallback: Collection[int] = (),
     ) -> None:
-        """The gateway's answer for `kind`: exact body where it is known, else the status.
+        """The gateway's answer for `kind`: its body (as parsed JSON) where it is known, else the status.
 
         On a real stage a row of unknown confidence is checked against `fallback` statuses only.
         """
@@ -81,8 +82,9 @@ class Check:
         expected = f"{row.status} {body.decode()}" if exact else f"{row.status}"
         if exchange.status != row.status:
             self.fail(exchange, expected, row.status)
-        if exact and exchange.body != body:
-            self.fail(exchange, f"{expected} (exact body, {row.confidence}: {row.source})", row.status)
+        mismatch = body_mismatch(exchange.body, body) if exact else None
+        if mismatch is not None:
+            self.fail(exchange, f"{mismatch} ({row.confidence}: {row.source})", row.status)
         if exact and api.flavor == "rest" and row.error_type:
             error_type = exchange.header("x-amzn-ErrorType")
             if error_type is not None and error_type.split(":")[0] != row.error_type:

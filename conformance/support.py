@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from conformance.catalog_probe import fill_path
+from conformance.catalog_records import BodyCase, ParamCase, ProbeCase
 from conformance.catalog_requests import json_schema, route_valid_body
 from conformance.credentials import ApiCredentials
 from fixtures.contract import Contract, Route
@@ -96,6 +98,29 @@ class ApiUnderTest:
         """The valid request without the route's identity (the API key, if any, stays)."""
         spec = self.valid_request(route)
         return spec.without_headers(*self.creds.identity_headers(route))
+
+    def without_credentials(self, route: Route) -> RequestSpec:
+        """The valid request without any credential: no identity and no API key (the header the
+        credentials send it in, x-api-key)."""
+        return self.unauthenticated(route).without_headers("x-api-key")
+
+    def invalid_request(self, case: ParamCase | BodyCase) -> RequestSpec:
+        """The route's valid request with one required parameter left out, or with an invalid body."""
+        spec = self.valid_request(case.case.route)
+        if isinstance(case, BodyCase):
+            spec = spec.merge_headers({"Content-Type": case.invalid.content_type})
+            return replace(spec, body=case.invalid.body)
+        if case.parameter.location == "header":
+            return spec.without_headers(case.parameter.name)
+        return replace(spec, query={k: v for k, v in spec.query.items() if k != case.parameter.name})
+
+    def probe_request(self, case: ProbeCase) -> RequestSpec:
+        """The route's valid request (credentials included) with the failure probe's inputs applied."""
+        route, probe = case.case.route, case.probe
+        spec = self.valid_request(route)
+        path = self.path_for(replace(route, path=fill_path(route.path, probe.path_params)))
+        spec = replace(spec, path=path, query={**spec.query, **probe.query})
+        return spec.merge_headers(dict(probe.headers))
 
     def send(self, spec: RequestSpec, **overrides: Any) -> Exchange:
         spec = replace(spec, **overrides) if overrides else spec

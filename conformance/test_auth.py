@@ -149,6 +149,6 @@ def test_lambda_route_rejects_denied_identity(suite: Suite, check: Check, lambda
 
 
 def test_public_route_does_not_demand_auth(suite: Suite, check: Check, public_route: RouteCase) -> None:
-    """A route with no authorizer answers a request without any identity."""
+    """A route with no authorizer and no API key answers a request without any credential."""
     api = api_of(suite, public_route)
     check.success(api.send(api.valid_request(public_route.route)), "a public route without credentials")

@@ -1,4 +1,8 @@
-"""CORS rules: allowed origins get their headers, attacker origins get none, errors carry them.
+"""CORS rules: allowed origins get their headers, attacker origins get none, and every answer class
+(the gateway's 4xx, missing credentials, a denied identity, validation 400s, integration failures)
+carries the configured headers where API Gateway sends them.
+
+429 is left out: no cheap, bounded request provokes one on a real stage (the load scenarios do).
 
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html
@@ -6,15 +10,37 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html
 
 from __future__ import annotations
 
-from conformance.catalog_cors import cors_origins, cors_paths, error_cors_origin
-from conformance.catalog_records import CONCRETE_METHODS, ApiCase, OriginCase, PreflightCase, RouteCase
-from conformance.catalog_routes import all_routes, protected_routes, public_routes
+import pytest
+
+from conformance.catalog_cors import (
+    AnswerCors,
+    answer_cors,
+    cors_origins,
+    cors_paths,
+    denied_identity_kind,
+    missing_credential_kind,
+    validation_kind,
+)
+from conformance.catalog_records import (
+    CONCRETE_METHODS,
+    ApiCase,
+    BodyCase,
+    OriginCase,
+    ParamCase,
+    PreflightCase,
+    ProbeCase,
+    RouteCase,
+)
+from conformance.catalog_routes import all_routes, public_routes
+from conformance.credentials import Unavailable
 from conformance.expect import Check
 from conformance.session import Suite, api_of
 from conformance.support import ApiUnderTest
+from fixtures.behaviour import Kind, may_assert
 from fixtures.http import Exchange
 
 DISALLOWED_HEADER = "X-Stagegate-Not-Allowed"
+NO_SUCH_PATH = "/stagegate-no-such-route"
 
 
 def _listed(value: str | None) -> set[str]:
@@ -161,24 +187,110 @@ def test_actual_response_carries_cors_headers(suite: Suite, check: Check, cors_h
         check.fail(exchange, f"Access-Control-Allow-Origin: {origin} on the integration response")
 
 
+def _carries_cors(
+    check: Check, api: ApiUnderTest, exchange: Exchange, expected: AnswerCors, what: str
+) -> None:
+    """The answer carries the expected CORS headers, where this stage may be held to them.
+
+    A fact without a source (HTTP API CORS on the gateway's own answers: ASSUMPTION) is asserted on
+    the embedded stage only; on a real stage the rule then checks the answer class alone.
+    """
+    if not may_assert(expected.confidence, api.embedded):
+        return
+    for name, value in expected.headers:
+        if exchange.header(name) != value:
+            check.fail(exchange, f"{name}: {value} on {what} ({expected.confidence}: {expected.source})")
+
+
+def _expected(check: Check, exchange: Exchange, expected: AnswerCors | None) -> AnswerCors:
+    if expected is None:  # the catalog gives no case without an expectation
+        check.fail(exchange, "a CORS expectation for this answer (catalog and rule disagree)")
+    return expected
+
+
+def _answer_class(check: Check, exchange: Exchange, low: int, high: int, what: str) -> None:
+    """The request got the answer class the rule is about: a CORS check of another proves nothing."""
+    if not low <= exchange.status <= high:
+        check.fail(exchange, what, low)
+
+
 def test_gateway_error_carries_cors_headers(suite: Suite, check: Check, cors_error_api: ApiCase) -> None:
-    """4xx from the gateway (HTTP API authorizer; REST DEFAULT_4XX) carry the configured origin."""
+    """The gateway's answer for a path it does not serve (HTTP API 404, REST 403) carries the CORS
+    headers (HTTP API configuration; REST DEFAULT_4XX / MISSING_AUTHENTICATION_TOKEN responses).
+
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+    """
     api = api_of(suite, cors_error_api)
-    expected = error_cors_origin(api.contract)
-    protected = protected_routes(api.config, api.contract)  # no writing route on a read-only API
-    if api.flavor == "http" and protected:
-        route = protected[0].route
-        check.control(api, route)
-        spec = api.unauthenticated(route)
-    else:
-        check.api_control(api)
-        spec = api.valid_request(_actual_route(api))
-        spec = spec.__class__("GET", "/stagegate-no-such-route", {}, spec.headers, None)
-    exchange = api.send(spec.merge_headers({"Origin": expected or ""}))
-    if not 400 <= exchange.status < 500:
-        check.fail(exchange, "a 4xx gateway error", 401)
-    if exchange.header("access-control-allow-origin") != expected:
-        check.fail(exchange, f"Access-Control-Allow-Origin: {expected} on the gateway's 4xx")
+    expected = answer_cors(api.contract, Kind.NOT_FOUND)
+    check.api_control(api)
+    exchange = api.client.send("GET", NO_SUCH_PATH, headers={"Origin": expected.origin if expected else ""})
+    _answer_class(check, exchange, 400, 499, "a 4xx gateway error for a path no route serves")
+    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the gateway's 4xx")
+
+
+def test_missing_credentials_answer_carries_cors_headers(
+    suite: Suite, check: Check, cors_credential_route: RouteCase
+) -> None:
+    """The 401/403 for a request without credentials (authorizer identity, API key) carries the CORS
+    headers, so a browser can read it and sign in again instead of seeing a network error."""
+    api = api_of(suite, cors_credential_route)
+    route = cors_credential_route.route
+    expected = answer_cors(api.contract, missing_credential_kind(route))
+    check.control(api, route)
+    spec = api.without_credentials(route)
+    exchange = api.send(spec.merge_headers({"Origin": expected.origin if expected else None}))
+    _answer_class(check, exchange, 400, 499, "a 4xx from the gateway for a request without credentials")
+    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the missing-credential 4xx")
+
+
+def test_denied_identity_answer_carries_cors_headers(
+    suite: Suite, check: Check, cors_denied_route: RouteCase
+) -> None:
+    """The 403 for an identity the Lambda authorizer denies carries the CORS headers."""
+    api = api_of(suite, cors_denied_route)
+    route = cors_denied_route.route
+    expected = answer_cors(api.contract, denied_identity_kind(api.flavor))
+    try:
+        deny = api.creds.lambda_token(deny=True)
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    check.control(api, route)
+    names = tuple(api.creds.identity_headers(route))
+    spec = api.valid_request(route).merge_headers(
+        {names[0]: deny, "Origin": expected.origin if expected else None}
+    )
+    exchange = api.send(spec)
+    _answer_class(check, exchange, 401, 403, "a 401/403 from the authorizer for a denied identity")
+    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the authorizer's deny")
+
+
+def test_validation_rejection_carries_cors_headers(
+    suite: Suite, check: Check, cors_validation_case: ParamCase | BodyCase
+) -> None:
+    """The 400 for an invalid request (REST validator, or the integration's own 400) carries the CORS
+    headers."""
+    api = api_of(suite, cors_validation_case)
+    route = cors_validation_case.case.route
+    expected = answer_cors(api.contract, validation_kind(api.flavor, cors_validation_case))
+    check.control(api, route)
+    spec = api.invalid_request(cors_validation_case)
+    exchange = api.send(spec.merge_headers({"Origin": expected.origin if expected else None}))
+    _answer_class(check, exchange, 400, 400, "a 400 for an invalid request")
+    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the 400")
+
+
+def test_integration_failure_answer_carries_cors_headers(
+    suite: Suite, check: Check, cors_probe_case: ProbeCase
+) -> None:
+    """The gateway's 5xx for a failing integration (HTTP API 500, REST 502 under DEFAULT_5XX) carries
+    the CORS headers."""
+    api = api_of(suite, cors_probe_case)
+    expected = answer_cors(api.contract, Kind.INTEGRATION_ERROR)
+    check.control(api, cors_probe_case.control)  # the stage serves the route when nothing fails
+    spec = api.probe_request(cors_probe_case)
+    exchange = api.send(spec.merge_headers({"Origin": expected.origin if expected else None}))
+    _answer_class(check, exchange, 500, 599, "a 5xx from the gateway for the failure probe")
+    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the integration failure's 5xx")
 
 
 def test_preflight_is_not_blocked_by_the_authorizer(

@@ -1,5 +1,5 @@
 """Routing rules: unknown paths and methods are refused per flavour; no path or method variant
-reaches a protected route without credentials.
+reaches a protected route (one that needs an identity or an API key) without credentials.
 
 Each bypass variant is its own rule, checked per protected route, after that route's positive
 control (valid credentials, canonical request) has succeeded: a stage that refuses everything
@@ -23,7 +23,7 @@ from fixtures.contract import Route
 
 def _variant(check: Check, api: ApiUnderTest, route: Route, path: str, method: str | None = None) -> None:
     check.control(api, route)
-    spec = api.unauthenticated(route)
+    spec = api.without_credentials(route)  # neither identity nor API key
     spec = replace(spec, path=path, method=method or spec.method)
     check.not_reached(api.send(spec), f"{spec.method} {path} without credentials")
 

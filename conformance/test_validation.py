@@ -7,6 +7,7 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-
 from __future__ import annotations
 
 from conformance.catalog_records import BodyCase, ParamCase, RouteCase
+from conformance.catalog_requests import gateway_validates
 from conformance.expect import Check
 from conformance.session import Suite, api_of
 from conformance.support import ApiUnderTest
@@ -15,10 +16,7 @@ from fixtures.contract import Route
 
 
 def _gateway_validates(api: ApiUnderTest, route: Route, body: bool) -> bool:
-    validator = route.validator
-    if api.flavor != "rest" or validator is None:
-        return False
-    return validator.validate_body if body else validator.validate_parameters
+    return gateway_validates(api.flavor, route, body)
 
 
 def test_valid_body_is_accepted(suite: Suite, check: Check, body_route: RouteCase) -> None:
@@ -31,8 +29,7 @@ def test_invalid_body_is_rejected(suite: Suite, check: Check, body_case: BodyCas
     route = body_case.case.route
     check.control(api, route)
     invalid = body_case.invalid
-    spec = api.valid_request(route).merge_headers({"Content-Type": invalid.content_type})
-    exchange = api.send(spec, body=invalid.body)
+    exchange = api.send(api.invalid_request(body_case))
     if _gateway_validates(api, route, body=True):
         check.rejected(api, exchange, Kind.BAD_REQUEST_BODY)
     else:
@@ -43,18 +40,7 @@ def test_missing_required_parameter_is_rejected(suite: Suite, check: Check, para
     api = api_of(suite, param_case)
     route, parameter = param_case.case.route, param_case.parameter
     check.control(api, route)
-    spec = api.valid_request(route)
-    if parameter.location == "header":
-        spec = spec.without_headers(parameter.name)
-    else:
-        spec = spec.__class__(
-            spec.method,
-            spec.path,
-            {k: v for k, v in spec.query.items() if k != parameter.name},
-            spec.headers,
-            spec.body,
-        )
-    exchange = api.send(spec)
+    exchange = api.send(api.invalid_request(param_case))
     if _gateway_validates(api, route, body=False):
         message = f"Missing required request parameters: [{parameter.name}]"
         check.rejected(api, exchange, Kind.BAD_REQUEST_PARAMETERS, message=message)

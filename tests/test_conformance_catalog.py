@@ -97,8 +97,9 @@ def test_every_builder_yields_unique_ids(stage: StageConfig, contracts: dict) ->
 
 
 def _with_probe(stage: StageConfig, api_name: str, probe: FailureProbe | None) -> StageConfig:
+    probes = (probe,) if probe else ()
     apis = tuple(
-        dataclasses.replace(a, samples=dataclasses.replace(a.samples, failure_probes=(probe,) if probe else ()))
+        dataclasses.replace(a, samples=dataclasses.replace(a.samples, failure_probes=probes))
         if a.name == api_name
         else a
         for a in stage.apis
@@ -125,7 +126,7 @@ def test_a_dedicated_probe_route_is_never_a_positive_control(stage: StageConfig,
     assert "portal GET /health" in _ids("any_route", stage, contracts)
     assert "portal GET /health" in _ids("public_route", stage, contracts)
     for name in catalog.BUILDERS:
-        if name != "failure_probe":
+        if name not in catalog.PROBE_BUILDERS:
             assert not any(i.startswith("portal GET /health") for i in _ids(name, probed, contracts)), name
     assert _ids("failure_probe", probed, contracts)[0] == "portal GET /health"
 
@@ -138,7 +139,8 @@ def test_an_excluded_route_gets_no_case_in_any_rule(stage: StageConfig, contract
     excluded = dataclasses.replace(stage, apis=apis)
     assert "portal GET /clinics/{id}" in _ids("any_route", stage, contracts)
     for name in catalog.BUILDERS:
-        assert not any("GET /clinics/{id}" in i and i.startswith("portal") for i in _ids(name, excluded, contracts))
+        ids = _ids(name, excluded, contracts)
+        assert not any("GET /clinics/{id}" in i and i.startswith("portal") for i in ids), name
 
 
 def test_a_dedicated_probe_route_is_controlled_by_a_sibling_route(

@@ -278,6 +278,42 @@ def test_fault_trailing_slash_bypass_rest(key_file: str) -> None:
     )
 
 
+def test_fault_variant_skips_api_key_rest(key_file: str) -> None:
+    faulty = Env(key_file, faults=["routing.variant_skips_api_key"])
+    for path in ("/appointments/", "/Appointments"):
+        assert Env(key_file).send("GET", path, query="clinic_id=c1").status == 403  # control
+        assert faulty.send("GET", path, query="clinic_id=c1").status == 200, path
+    assert faulty.send("GET", "/appointments", query="clinic_id=c1").status == 403  # canonical: checked
+
+
+@pytest.mark.parametrize(
+    ("fault", "method", "path", "headers", "status"),
+    [
+        ("cors.no_headers_after_authorizer", "GET", "/appointments", (), 403),  # missing key
+        ("cors.no_headers_after_authorizer", "GET", "/appointments", (KEY,), 400),  # validator
+        ("cors.no_headers_on_lambda_authorizer_errors", "GET", "/reports", (), 401),
+        (
+            "cors.no_headers_on_lambda_authorizer_errors",
+            "GET",
+            "/reports",
+            (("Authorization", "deny-x"),),
+            403,
+        ),
+        ("cors.no_headers_on_integration_errors", "GET", "/crash", (), 502),
+    ],
+)
+def test_cors_faults_drop_the_gateway_response_headers_of_their_answer_class_only(
+    key_file: str, fault: str, method: str, path: str, headers: tuple, status: int
+) -> None:
+    control = Env(key_file).send(method, path, headers)
+    assert control.status == status and header(control, "Access-Control-Allow-Origin") == PARTNER_ORIGIN
+    faulty = Env(key_file, faults=[fault])
+    resp = faulty.send(method, path, headers)
+    assert resp.status == status and header(resp, "Access-Control-Allow-Origin") is None
+    other = faulty.send("GET", "/nope")  # the unknown-path 403 keeps them under every one of these
+    assert header(other, "Access-Control-Allow-Origin") == PARTNER_ORIGIN
+
+
 def test_fault_shape_on_rest_success(key_file: str) -> None:
     env = Env(key_file, faults=["shape.drop_response_field", "shape.missing_request_id"])
     resp = env.send("GET", "/appointments", [KEY], query="clinic_id=c1")
