@@ -197,6 +197,18 @@ def _observations(s: ScenarioResult) -> dict[str, Any]:
     }
 
 
+STATE_COLOUR = {"passed": "#1a7f37", "failed": "#cf222e", "not_exercised": "#9a6700", "waived": "#0969da"}
+
+
+def _coverage_td(cell: Mapping[str, Any] | None) -> str:
+    """One matrix cell in words and colour (the report's font has no emoji)."""
+    if cell is None:
+        return "<td></td>"
+    text = cell_text(cell, plain=True)
+    colour = STATE_COLOUR.get(str(cell.get("state")), "#57606a")
+    return f'<td style="color:{colour}">{html.escape(text)}</td>'
+
+
 def coverage_html(gate: Mapping[str, Any]) -> str:
     """The coverage matrix (rules x APIs) for the gate result's description."""
     apis, rows = matrix(list((gate.get("coverage") or {}).get("cells") or ()))
@@ -204,14 +216,14 @@ def coverage_html(gate: Mapping[str, Any]) -> str:
         return ""
     head = "".join(f"<th>{html.escape(api)}</th>" for api in apis)
     body = "".join(
-        f"<tr><td>{html.escape(family)}</td><td><code>{html.escape(rule)}</code></td>"
-        + "".join(f"<td>{html.escape(cell_text(by_api.get(api)))}</td>" for api in apis)
+        f"<tr><td>{html.escape(family)}</td><td>{html.escape(rule.removeprefix('test_'))}</td>"
+        + "".join(_coverage_td(by_api.get(api)) for api in apis)
         + "</tr>"
         for family, rule, by_api in rows
     )
     return (
         f"<h3>Coverage (rule x API)</h3><p>{html.escape(coverage_counts_line(gate))}</p>"
-        f"<table><tr><th>family</th><th>rule</th>{head}</tr>{body}</table>"
+        f'<table style="font-size:12px"><tr><th>family</th><th>rule</th>{head}</tr>{body}</table>'
     )
 
 
@@ -223,7 +235,8 @@ def gate_result(
     stop_ms: int,
 ) -> None:
     """The gate verdict as its own result (group "gate"), with reasons, counts and every load chart."""
-    verdict = str(gate.get("headline") or gate["verdict"])
+    verdict = str(gate["verdict"])
+    headline = str(gate.get("headline") or verdict.upper())
     items = "".join(
         f"<li><code>{html.escape(r['rule'])}</code> ({html.escape(r['outcome'])}): "
         f"{html.escape(r['message'])}</li>"
@@ -238,7 +251,7 @@ def gate_result(
         for s in scenarios
     )
     description = (
-        f"<h2>Gate verdict: {html.escape(verdict.upper())}</h2>"
+        f"<h2>Gate verdict: {html.escape(headline)}</h2>"
         f"<p>stage <b>{html.escape(str(gate['stage']))}</b>, exit code {gate['exit_code']}</p>"
         + (f"<h3>Blocking reasons</h3><ul>{items}</ul>" if items else "<p>No blocking reason.</p>")
         + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
@@ -252,7 +265,7 @@ def gate_result(
             historyId=_digest("stagegate.gate.verdict"),
             testCaseId=_digest("stagegate.gate.verdict"),
             fullName="gate#verdict",
-            name=f"Gate verdict: {verdict.upper()}",
+            name=f"Gate verdict: {headline}",
             status=STATUS.get(verdict, Status.BROKEN),
             statusDetails=StatusDetails(message=first),
             descriptionHtml=description,
@@ -263,7 +276,7 @@ def gate_result(
                 Label("feature", "gate"),
                 Label("host", str(gate["stage"])),
             ],
-            parameters=[Parameter("stage", str(gate["stage"])), Parameter("verdict", verdict)],
+            parameters=[Parameter("stage", str(gate["stage"])), Parameter("verdict", headline)],
             attachments=[writer.attach_text("gate.json", json.dumps(gate, indent=2), ".json")],
         )
     )

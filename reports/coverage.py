@@ -102,10 +102,11 @@ def matrix(cells: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Row]]:
     return apis, [(family, rule, by_api) for (_, family, rule), by_api in sorted(rows.items())]
 
 
-def cell_text(cell: Mapping[str, Any] | None) -> str:
-    """The matrix entry: the state, and why where the state needs a reason."""
+def cell_text(cell: Mapping[str, Any] | None, plain: bool = False) -> str:
+    """The matrix entry: the state (with a symbol unless plain), and why where the state needs a reason."""
     if cell is None:
         return ""
     state = str(cell.get("state"))
     why = str(cell.get("waiver") or (cell.get("detail") if state in ("not_exercised", "failed") else ""))
-    return SYMBOL.get(state, state) + (f": {why}" if why else "")
+    shown = state.replace("_", " ") if plain else SYMBOL.get(state, state)
+    return shown + (f": {why}" if why else "")

@@ -68,6 +68,8 @@ def test_single_file_report_renders_in_chromium_with_verdict_and_load_chart() ->
     assert not (out / "report.html").with_suffix("").is_dir()  # one file, no side directory
     gate_dom = dump_dom(built.html.path, result_fragment(out / "allure-results", "gate#verdict"))
     assert "Gate verdict: FAIL" in gate_dom and "load.fail" in gate_dom
+    # The coverage matrix: a skipped rule reads "not exercised" with its reason, never "passed".
+    assert "Coverage (rule x API)" in gate_dom and "not exercised: not applicable here" in gate_dom
     load_dom = dump_dom(built.html.path, result_fragment(out / "allure-results", "load.portal#burst"))
     # the description is an iframe srcdoc, so its markup arrives escaped in the DOM dump
     assert "per-second chart portal.burst" in load_dom and "data:image/svg+xml;base64," in load_dom
