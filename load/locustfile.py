@@ -2,10 +2,11 @@
 
 Builds the scenarios from the stage file, fires them open-model (load/arrivals.py), judges each
 against the token-bucket model (load/verdict.py), writes out/<stage>/load/ and sets the exit code:
-0 pass, 1 fail, 3 inconclusive, 2 configuration error. `--stage local` starts the embedded
-emulator. Distributed (`--processes N`, `--master`/`--worker`): the master plans, sends each worker
-its interleaved share of the schedule and one start epoch, merges their observations and judges
-once; workers never decide the exit code.
+0 pass (at least one scenario passed, the others passed or are not applicable), 1 fail, 3
+inconclusive or nothing passed, 2 configuration error (load/results.py exit_code). `--stage
+local` starts the embedded emulator. Distributed (`--processes N`, `--master`/`--worker`): the
+master plans, sends each worker its interleaved share of the schedule and one start epoch, merges
+their observations and judges once; workers never decide the exit code.
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ def scenario_result(
         "start_s": round(scenario.start, 3),
         "duration_s": round(scenario.end - scenario.start, 3),
         "consumes_quota": scenario.consumes_quota,
+        "power": scenario.power.record() if scenario.power is not None else None,
         "model": MODEL,
         "locust": dict(locust_files or {}),
         "detail": detail(scenario, judgement),
@@ -79,6 +80,8 @@ def detail(scenario: Scenario, judgement: Judgement) -> str:
     """One compact line of what happened, for every verdict (the reasons say why not pass)."""
     groups = list(judgement.groups)
     main = next((g for g in groups if g.name == scenario.primary), groups[0] if groups else None)
+    if scenario.not_applicable is not None:
+        return f"not applicable: {scenario.not_applicable}"
     if main is None:
         return f"offered {judgement.offered}, sent {judgement.sent}, nothing judged"
     rejected = main.throttled + main.quota_rejected
@@ -112,6 +115,9 @@ def detail(scenario: Scenario, judgement: Judgement) -> str:
         parts.append(f"{g.name}: {g.accepted}/{g.offered} {verdict}")
     if judgement.dropped or judgement.late:
         parts.append(f"late or dropped {judgement.late_share:.1%}")
+    if scenario.power is not None:  # how far "no enforcement at all" falls outside the pass band
+        power = scenario.power
+        parts.append(f"power margin {_num(power.margin, 1)} (needs {_num(power.tolerance, 1)})")
     return ", ".join(parts)
 
 
@@ -136,7 +142,7 @@ def progress_record(state: str, scenario: str = "", index: int = 0, total: int =
 
 def progress_marks(scenarios: Sequence[Scenario]) -> list[tuple[float, dict[str, Any]]]:
     """(seconds from the run's epoch, record) at each planned scenario's start and last send."""
-    planned = sorted((sc for sc in scenarios if sc.skipped is None), key=lambda sc: sc.start)
+    planned = sorted((sc for sc in scenarios if sc.runs), key=lambda sc: sc.start)
     marks = []
     for i, sc in enumerate(planned, 1):
         marks.append((sc.start, progress_record("running", sc.id, i, len(planned))))
@@ -187,20 +193,28 @@ def _dump(path: str, data: object) -> None:
 
 
 def exit_code(verdicts: Sequence[str]) -> int:
-    """0 all pass, 1 any fail, 3 any inconclusive (and none failed) or nothing judged."""
-    if "fail" in verdicts:
+    """1 any fail; else 3 any inconclusive, or no scenario passed (nothing judged, or every scenario
+    not applicable); else 0. A not-applicable scenario is neither pass nor fail: it never changes
+    the code of the others."""
+    judged = [v for v in verdicts if v != "not_applicable"]
+    if "fail" in judged:
         return 1
-    if not verdicts or "inconclusive" in verdicts:
+    if "inconclusive" in judged or "pass" not in judged:
         return 3
     return 0
 
 
 def verdict_line(result: Mapping[str, Any]) -> str:
-    """One human line per scenario: verdict, id, counts and the first reason."""
+    """One human line per scenario: verdict, id, counts and the reasons."""
+    if result["verdict"] == "not_applicable":
+        return f"{'N/A':<12} {result['id']:<24} " + "; ".join(result["reasons"])
     head = (
         f"{result['verdict'].upper():<12} {result['id']:<24} offered {result['offered']}, "
         f"accepted {result['accepted']} (model {result['expected_accepted']}), 429 {result['throttled']}"
         f"+{result['quota_rejected']} quota, late {result['late_share']:.1%}"
     )
+    power = result.get("power")
+    if power:
+        head += f", power margin {power['margin']:g} (needs {power['required_margin']:g})"
     reasons = result["reasons"]
     return head + ("" if not reasons else "\n             - " + "\n             - ".join(reasons))

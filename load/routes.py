@@ -3,6 +3,8 @@
 A target is a concrete request (method, absolute URL, body) plus a credential label; the driver
 turns the label into headers. Only routes whose authorization the stage file can satisfy are used,
 so every planned request is valid and a 401/403 would show a broken scenario, not throttling.
+Routes the stage file excludes (`ApiConfig.excluded`: route key -> reason) are never targeted: no
+request is ever sent to them. `with_excluded=True` exists only to say why a scenario has no route.
 """
 
 from __future__ import annotations
@@ -71,8 +73,17 @@ def _query(api: ApiConfig, route: Route) -> str:
     return urlencode(given)
 
 
-def target(api: ApiConfig, contract: Contract, route: Route, key_name: str | None = None) -> Target | None:
-    """The request that exercises `route` validly, or None when the stage cannot authorize it."""
+def target(
+    api: ApiConfig,
+    contract: Contract,
+    route: Route,
+    key_name: str | None = None,
+    with_excluded: bool = False,
+) -> Target | None:
+    """The request that exercises `route` validly, or None when the stage cannot authorize it or
+    excludes the route."""
+    if route.route_key in api.excluded and not with_excluded:
+        return None
     label = auth_label(api, contract, route)
     path = _path(api, route)
     if label is None or path is None:
@@ -105,26 +116,35 @@ def _preference(label: str) -> int:
     return {"none": 0, "lambda": 1}.get(label.split(":", 1)[0], 2)
 
 
-def read_pool(api: ApiConfig, contract: Contract) -> list[Target]:
+def read_pool(api: ApiConfig, contract: Contract, with_excluded: bool = False) -> list[Target]:
     """GET routes with no API key and no route override, best first (cheapest auth first)."""
     found: list[Target] = []
     for route in contract.routes:
         if route.method != "GET" or route.api_key_required or route.route_key in api.throttle.routes:
             continue
-        tgt = target(api, contract, route)
+        tgt = target(api, contract, route, with_excluded=with_excluded)
         if tgt is not None:
             found.append(tgt)
     return sorted(found, key=lambda t: (_preference(t.credential), t.route_key))
 
 
-def keyed_target(api: ApiConfig, contract: Contract, key_name: str) -> Target | None:
+def keyed_target(
+    api: ApiConfig, contract: Contract, key_name: str, with_excluded: bool = False
+) -> Target | None:
     """A GET route that requires an API key, sent with the named key."""
     for route in sorted(contract.routes, key=lambda r: r.route_key):
         if route.method == "GET" and route.api_key_required:
-            tgt = target(api, contract, route, key_name)
+            tgt = target(api, contract, route, key_name, with_excluded)
             if tgt is not None:
                 return tgt
     return None
+
+
+def excluded_list(api: ApiConfig, targets: list[Target]) -> str:
+    """The excluded routes among `targets`, with the stage file's reasons, for a scenario's reason."""
+    return "; ".join(
+        f"{t.route_key} ({api.excluded[t.route_key]})" for t in targets if t.route_key in api.excluded
+    )
 
 
 def header_names(label: str) -> list[str]:

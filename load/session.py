@@ -35,7 +35,7 @@ from load.results import (
 )
 from load.scenarios import Bounds, Run, Scenario
 from load.timeline import guard, plan_stage
-from load.verdict import judge
+from load.verdict import judge, spent_quota
 
 
 def _loopback(url: str) -> bool:
@@ -148,9 +148,9 @@ class Session:
             run, headers, stage, options.out_dir, options.max_in_flight, stage.timeout_s, "", files, emulator,
             progress_file=options.progress_file,
         )  # fmt: skip
-        session.progress(progress_record("starting", total=sum(sc.skipped is None for sc in run.scenarios)))
+        session.progress(progress_record("starting", total=sum(sc.runs for sc in run.scenarios)))
         for sc in run.scenarios:
-            if sc.consumes_quota and sc.skipped is None:
+            if sc.consumes_quota and sc.runs:
                 print(f"stagegate: {sc.id} consumes quota of the stage's test keys: {sc.rule}", flush=True)
         return session
 
@@ -169,10 +169,13 @@ class Session:
             return
         self.progress(progress_record("judging", total=len(self.run.scenarios)))
         results = []
+        spent: dict[str, int] = {}  # quota accepted per key so far in this run (scenarios in run order)
         for sc in self.run.scenarios:
             sends = [s for s in self.run.sends if s.scenario == sc.id]
             api = self.stage.api(sc.api)
-            j = judge(sc, sends, by_index, api.tolerance, self.stage.embedded, self.epoch)
+            j = judge(sc, sends, by_index, api.tolerance, self.stage.embedded, self.epoch, spent)
+            for counter, n in spent_quota(sends, by_index).items():
+                spent[counter] = spent.get(counter, 0) + n
             if missing_workers:
                 why = f"{missing_workers} worker(s) did not report"
                 j = replace(j, status="inconclusive", reasons=(why, *j.reasons))
@@ -184,6 +187,8 @@ class Session:
         for result in results:
             print(verdict_line(result), flush=True)
         self.exit_code = exit_code([r["verdict"] for r in results])
+        if results and all(r["verdict"] == "not_applicable" for r in results):
+            print("stagegate: no load scenario applies to this stage: nothing was judged", flush=True)
         self.progress(progress_record("done", total=len(results)))
         print(f"stagegate: results in {folder}; exit code {self.exit_code}", flush=True)
 

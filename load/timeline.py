@@ -34,7 +34,7 @@ def layout(planned: Iterable[tuple[Scenario, list[Phase]]], b: Bounds, lead_s: f
     clock = lead_s
     last_use: dict[str, float] = {}
     for sc, phases in planned:
-        if sc.skipped is not None or not phases:
+        if not sc.runs or not phases:
             scenarios.append(sc)
             continue
         start = clock
@@ -43,8 +43,8 @@ def layout(planned: Iterable[tuple[Scenario, list[Phase]]], b: Bounds, lead_s: f
                 start = max(start, last_use[name] + limit.burst / limit.rate + b.margin_s)
         end = start
         for phase in phases:
-            for i in range(phase.count):
-                at = start + phase.offset + i / phase.rps
+            for offset in phase.times():
+                at = start + offset
                 end = max(end, at)
                 sends.append(
                     Send(
@@ -86,7 +86,8 @@ def select(
 
 
 def guard(stage: StageConfig, run: Run) -> None:
-    """Load only where the stage allows it, and only to the stage file's base URLs."""
+    """Load only where the stage allows it, only to the stage file's base URLs, never to a route
+    the stage file excludes."""
     apis = {sc.api for sc in run.scenarios}
     for name in sorted(apis):
         api = stage.api(name)
@@ -100,3 +101,7 @@ def guard(stage: StageConfig, run: Run) -> None:
     for send in run.sends:
         if not send.url.startswith(bases):
             raise ConfigError(stage.path, send.scenario, "a planned request leaves the stage's base URLs")
+        if send.route_key in stage.api(send.api).excluded:
+            raise ConfigError(
+                stage.path, send.scenario, f"a planned request goes to excluded {send.route_key}"
+            )

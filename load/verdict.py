@@ -12,6 +12,12 @@ plan was missed and agreement proves little (inconclusive unless something faile
 rate is judged only when the model's own fit at the same send times recovers the configured rate
 (bunched sends bias the estimator for any gateway), and only to explain a count that disagrees:
 with a matching count the fit is reported, never decisive on its own.
+
+Power as sent: a group that must show enforcement (any group not in `no_throttle`) passes only
+while a stage enforcing nothing (every request accepted) would fall outside its band; the plan
+made sure of that with a margin (load/power.py), the sends as made must keep it. A quota group
+fails whenever the quota was used up and no `Limit Exceeded` came back, whatever the tolerance.
+A scenario the stage has no feature for is "not_applicable" (neither pass nor fail).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from load.bucket import Event, Fit, Outcome, fit, replay
 from load.records import Observation, Send
 from load.scenarios import Scenario
 
-Status = Literal["pass", "fail", "inconclusive"]
+Status = Literal["pass", "fail", "inconclusive", "not_applicable"]
 
 
 @dataclass(frozen=True)
@@ -80,8 +86,15 @@ def judge(
     tolerance: Tolerance,
     embedded: bool,
     epoch: float,
+    quota_used: Mapping[str, int] | None = None,
 ) -> Judgement:
-    """The verdict for one scenario from its planned sends and what each of them observed."""
+    """The verdict for one scenario from its planned sends and what each of them observed.
+
+    `quota_used`: requests per quota counter accepted earlier in this run (spent_quota), so that a
+    quota scenario after a throttle scenario on the same key expects what is left.
+    """
+    if scenario.not_applicable is not None:
+        return Judgement(scenario.id, "not_applicable", (scenario.not_applicable,), (), 0, 0, 0, 0, 0.0, {})
     if scenario.skipped is not None:
         return Judgement(
             scenario.id, "inconclusive", (f"not run: {scenario.skipped}",), (), 0, 0, 0, 0, 0.0, {}
@@ -119,15 +132,13 @@ def judge(
     # planned send (dropped ones too) at its planned time, for what the plan intended.
     usable = [(s, o) for s, o in zip(sends, obs, strict=True) if o is not None and o.sent is not None]
     usable = [(s, o) for s, o in usable if _observed(o) is not None]
-    early = replay(
-        [Event(o.sent or 0.0, s.buckets, s.quota) for s, o in usable], scenario.limits, scenario.quotas
-    )
+    used = dict(quota_used or {})
+    limits, quotas = scenario.limits, scenario.quotas
+    early = replay([Event(o.sent or 0.0, s.buckets, s.quota) for s, o in usable], limits, quotas, used)
     late_ev = [Event((o.sent or 0.0) + (o.latency or 0.0), s.buckets, s.quota) for s, o in usable]
-    late_model = replay(late_ev, scenario.limits, scenario.quotas)
+    late_model = replay(late_ev, limits, quotas, used)
     intended = [(s, o) for s, o in zip(sends, obs, strict=True) if o is None or o.dropped or _observed(o)]
-    planned = replay(
-        [Event(epoch + s.at, s.buckets, s.quota) for s, _ in intended], scenario.limits, scenario.quotas
-    )
+    planned = replay([Event(epoch + s.at, s.buckets, s.quota) for s, _ in intended], limits, quotas, used)
 
     groups: list[Group] = []
     for name in sorted({s.group for s in sends}):
@@ -170,6 +181,13 @@ def judge(
                 f"{name}: the sends as made change the model's count from {exp_plan} (planned times) to "
                 f"{exp_early} ({dropped} dropped, {late} late > {tolerance.late_ms:g} ms in the scenario)"
             )
+        # Power as sent: a stage enforcing nothing accepts every request; inside the band, a pass
+        # would prove nothing (the plan kept a margin, late or bunched sends can lose it).
+        if name not in scenario.no_throttle and idx and count_ok and len(idx) - hi <= tol:
+            shortfall.append(
+                f"{name}: cannot tell enforcement from none as sent: accepting all {len(idx)} is within "
+                f"the model's {lo}-{hi} +/- {tol:.0f}"
+            )
         allowance = 0 if embedded else tol
         if name in scenario.no_throttle:
             if thr + quo > len(idx) - lo + allowance:
@@ -179,21 +197,40 @@ def judge(
                     f"{name}: the sends as made exceed the limit in the model "
                     f"({len(idx) - exp_early} 429 expected)"
                 )
-        if name in scenario.quota_exact:
-            quota = next(
-                (scenario.quotas[s.quota] for s in g_sends if s.quota and s.quota in scenario.quotas), None
-            )
+        counter = next((s.quota for s in g_sends if s.quota and s.quota in scenario.quotas), None)
+        exp_quota = sum(1 for i in idx if early[i] == "quota")
+        if name in scenario.quota_exact and counter is not None:
+            spent = used.get(counter, 0)
+            left = max(0, scenario.quotas[counter] - spent)
+            earlier = f" ({spent} used earlier in this run)" if spent else ""
             slack = 0 if embedded else tolerance.accepted_abs
-            if quota is not None and abs(acc - quota) > slack:
-                reasons.append(f"{name}: {acc} accepted, the quota is exactly {quota}")
+            if idx and acc == 0 and quo == len(idx) and left:
+                inconclusive.append(
+                    f"{name}: every request answered 'Limit Exceeded': the key's quota was used up before "
+                    f"the scenario (an earlier run this period?), so exactly {left} cannot be checked"
+                )
+            if abs(acc - left) > slack:
+                reasons.append(f"{name}: {acc} accepted, the quota is exactly {left}{earlier}")
+            # Whatever the tolerance: requests past the quota must meet 'Limit Exceeded'.
+            if exp_quota and not quo:
+                reasons.append(
+                    f"{name}: no 429 'Limit Exceeded' although {len(idx)} requests went out against a quota "
+                    f"of {left}{earlier}: the quota is not enforced"
+                )
             if thr:
                 reasons.append(
                     f"{name}: {thr} quota rejections answered 'Too Many Requests', not 'Limit Exceeded'"
                 )
-        elif quo and not scenario.quotas:
-            reasons.append(
-                f"{name}: {quo} throttle rejections answered 'Limit Exceeded', not 'Too Many Requests'"
-            )
+        elif quo > exp_quota and not scenario.quota_exact:
+            if counter is not None:  # a throttle scenario spending a plan's quota: it ran out
+                inconclusive.append(
+                    f"{name}: {quo} answered 'Limit Exceeded' (model: {exp_quota}): the key's quota ran out, "
+                    "spent before this run?; its throttle cannot be judged"
+                )
+            else:
+                reasons.append(
+                    f"{name}: {quo} throttle rejections answered 'Limit Exceeded', not 'Too Many Requests'"
+                )
         if name in scenario.fit_rate and binding is not None:
             failure, short = _judge_fit(name, f.rate, fm, binding.rate, tolerance.rate_rel, count_ok)
             reasons += [failure] if failure else []
@@ -215,6 +252,16 @@ def judge(
         scenario.id, status, tuple(inconclusive + reasons + shortfall), tuple(groups), offered, sent,
         dropped, late, late_share, statuses, series(scenario, sends, obs, early, usable, epoch),
     )  # fmt: skip
+
+
+def spent_quota(sends: Sequence[Send], observations: Mapping[int, Observation]) -> dict[str, int]:
+    """Accepted requests per quota counter among `sends` (what they spent of each key's quota)."""
+    spent: dict[str, int] = {}
+    for s in sends:
+        o = observations.get(s.index)
+        if s.quota is not None and o is not None and not o.dropped and _observed(o) == "accepted":
+            spent[s.quota] = spent.get(s.quota, 0) + 1
+    return spent
 
 
 def _judge_fit(

@@ -36,6 +36,9 @@ PARAM_LABELS = (
     ("achieved_rate", "achieved rate"),
     ("fitted_rate", "fitted rate"),
     ("fitted_burst", "fitted burst"),
+    ("power_margin", "power margin"),
+    ("power_required_margin", "power margin needed"),
+    ("power_requests", "requests (power)"),
 )
 MIME = {".csv": "text/csv", ".html": "text/html", ".json": "application/json", ".svg": "image/svg+xml"}
 

@@ -18,6 +18,7 @@ from typing import Any
 from reports.gate import LoadResult, ScenarioResult, SecondSample
 
 PARAMS = ("rate", "burst", "quota", "offered_rate", "achieved_rate", "fitted_rate", "fitted_burst")
+POWER = ("margin", "required_margin", "requests", "default_requests")  # load/README.md "power"
 _SECTIONS = ("params", "configured", "observations", "fit", "model")
 OBSERVATION_KEYS = (
     "rule", "offered", "sent", "dropped", "late", "late_share", "accepted", "throttled", "quota_rejected",
@@ -110,6 +111,9 @@ def _params(data: Mapping[str, Any]) -> dict[str, Any]:
         params["offered_rate"] = _rate(data.get("offered"), data.get("duration_s"))
     if params["achieved_rate"] is None:
         params["achieved_rate"] = _rate(data.get("sent"), data.get("duration_s"))
+    power = data.get("power")  # the scenario's power to tell enforcement from none (null: not judged so)
+    if isinstance(power, Mapping):
+        params.update({f"power_{k}": power.get(k) for k in POWER})
     return params
 
 

@@ -31,6 +31,8 @@ def _scenario_rows(gate: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]
 def scenario_detail(s: Mapping[str, Any]) -> str:
     """Why not pass (the reasons) first, then what happened (the compact detail), for every scenario."""
     reasons, detail = "; ".join(s.get("reasons") or ()), str(s.get("detail") or "")
+    if detail.endswith(reasons):  # not applicable: the detail already says why
+        return detail
     return f"{reasons} | {detail}" if reasons and detail else reasons or detail
 
 

@@ -42,7 +42,7 @@ def _passing_run(
         done = _locust(*args, "--out-dir", str(out), timeout=240)
         summary = _summary(out)
         verdicts = {r["verdict"] for r in summary.values()}
-        if "fail" in verdicts or verdicts == {"pass"}:
+        if "fail" in verdicts or verdicts <= {"pass", "not_applicable"}:
             break
     return done, summary
 
@@ -84,9 +84,17 @@ def test_driver_benchmark_refuses_a_non_loopback_host(tmp_path: Path) -> None:
 
 def test_embedded_stage_passes_every_scenario(tmp_path: Path) -> None:
     done, summary = _passing_run(tmp_path, "--stage", "local")
-    failed = {k: (v["verdict"], v["reasons"]) for k, v in summary.items() if v["verdict"] != "pass"}
+    failed = {
+        k: (v["verdict"], v["reasons"])
+        for k, v in summary.items()
+        if v["verdict"] not in ("pass", "not_applicable")
+    }
     assert done.returncode == 0, (failed, done.stdout[-3000:])
-    assert len(summary) == 10 and not failed
+    assert len(summary) == 14 and not failed
+    assert {k for k, v in summary.items() if v["verdict"] == "not_applicable"} == {
+        "portal.plan-throttle", "portal.key-isolation", "portal.quota", "partner.per-route",
+    }  # fmt: skip
+    assert summary["partner.quota"]["power"]["margin"] >= summary["partner.quota"]["power"]["required_margin"]
     one = summary["portal.burst"]
     assert one["series"]["offered"] and one["configured"] == {"rate": 100.0, "burst": 200, "quota": None}
     assert any((tmp_path / t / "local" / "load" / "portal.burst.json").is_file() for t in ("try0", "try1"))
@@ -128,6 +136,45 @@ def test_same_scenarios_without_fault_pass(tmp_path: Path) -> None:
     summary = _summary(tmp_path)
     assert {k: v["verdict"] for k, v in summary.items()} == dict.fromkeys(picked, "pass"), done.stdout[-3000:]
     assert done.returncode == 0
+
+
+def _staging_tolerances(tmp_path: Path) -> Path:
+    """The embedded stage with the tolerances of stages/staging.example.toml (20 requests / 10 %)."""
+    text = (ROOT / "stages" / "local.toml").read_text()
+    text = text.replace("accepted_abs = 2\n", "accepted_abs = 20\n").replace(
+        "accepted_rel = 0.01\n", "accepted_rel = 0.10\n"
+    )
+    assert text.count("accepted_abs = 20\n") == text.count("accepted_rel = 0.10\n") == 2
+    stage = tmp_path / "local.toml"
+    stage.write_text(text)
+    return stage
+
+
+ENFORCING = (
+    "portal.burst",
+    "partner.burst",
+    "partner.plan-throttle",
+    "partner.key-isolation",
+    "partner.quota",
+)
+
+
+def test_a_gateway_enforcing_nothing_fails_at_the_staging_tolerances(tmp_path: Path) -> None:
+    """LocalStack enforces no usage-plan throttle or quota: at accepted_abs = 20 the quota scenario
+    passed ("accepted 60 (quota 50), Limit Exceeded: 0"), burst and key-isolation likewise. The
+    plans are now enlarged until "no enforcement" is outside the pass band: all of them fail."""
+    stage = _staging_tolerances(tmp_path)
+    scen = [a for s in ENFORCING for a in ("--scenario", s)]
+    faults = ("--emulator-fault", "throttle.off", "--emulator-fault", "throttle.quota_off")
+    done = _locust("--stage", str(stage), *scen, *faults, "--out-dir", str(tmp_path / "off"))
+    summary = _summary(tmp_path / "off")
+    assert {k: v["verdict"] for k, v in summary.items()} == dict.fromkeys(ENFORCING, "fail"), done.stdout
+    assert any("no 429 'Limit Exceeded'" in r for r in summary["partner.quota"]["reasons"])
+    assert done.returncode == 1
+    # Positive control: the same enlarged plans pass on a gateway that enforces its limits.
+    control, passing = _passing_run(tmp_path / "on", "--stage", str(stage), *scen)
+    assert {k: v["verdict"] for k, v in passing.items()} == dict.fromkeys(ENFORCING, "pass"), control.stdout
+    assert passing["partner.quota"]["offered"] > 70  # enlarged from quota + 10 (and 10 with key B)
 
 
 DISTRIBUTED = ("portal.burst", "portal.per-route", "partner.quota", "partner.key-isolation")
@@ -179,7 +226,7 @@ def test_distributed_master_and_two_workers_match_the_single_process_verdict(tmp
         out = tmp_path / f"dist{attempt}"
         dist, code, stdout = _distributed(out, scen)
         verdicts = {r["verdict"] for r in dist.values()}
-        if "fail" in verdicts or verdicts == {"pass"}:
+        if "fail" in verdicts or verdicts <= {"pass", "not_applicable"}:
             break
     single, one = _passing_run(tmp_path / "single", "--stage", "local", *scen)
     assert {k: v["verdict"] for k, v in dist.items()} == {k: v["verdict"] for k, v in one.items()}, stdout

@@ -6,9 +6,19 @@ import json
 import os
 from pathlib import Path
 
-from load.results import locust_files, progress_marks, progress_record, scenario_result, write_progress
+from fixtures.stage import Tolerance
+from load.power import Power
+from load.results import (
+    exit_code,
+    locust_files,
+    progress_marks,
+    progress_record,
+    scenario_result,
+    verdict_line,
+    write_progress,
+)
 from load.scenarios import Scenario
-from load.verdict import Group, Judgement
+from load.verdict import Group, Judgement, judge
 
 
 def group(name: str, offered: int, accepted: int, throttled: int = 0, quota: int = 0, **kw: object) -> Group:
@@ -25,7 +35,7 @@ def judged(*groups: Group, late: int = 0, status: str = "pass") -> Judgement:
     offered = sum(g.offered for g in groups)
     return Judgement(
         "x",
-        status,
+        status,  # type: ignore[arg-type]
         (),
         groups,
         offered,
@@ -113,6 +123,7 @@ def test_progress_marks_follow_the_timeline_and_skip_unplanned_scenarios() -> No
         scenario("over-rate", "g", start=5.0, end=7.5),
         scenario("burst", "g", start=0.5, end=0.7),
         scenario("per-route", "g", skipped="too fast"),
+        scenario("quota", "g", not_applicable="no usage plan with a quota"),
     )
     marks = progress_marks(scenarios)
     assert [(at, r["state"], r["scenario"], r["index"], r["total"]) for at, r in marks] == [
@@ -132,3 +143,41 @@ def test_progress_file_is_replaced_whole_and_nowhere_without_a_path(tmp_path: Pa
     before = set(os.listdir(tmp_path))
     write_progress("", progress_record("done"))
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_not_applicable_scenarios_neither_pass_nor_fail_the_exit_code() -> None:
+    assert exit_code(["pass", "not_applicable", "pass"]) == 0
+    assert exit_code(["pass", "not_applicable", "inconclusive"]) == 3
+    assert exit_code(["not_applicable", "fail"]) == 1
+    assert exit_code(["not_applicable", "not_applicable"]) == 3  # nothing judged: no pass claimed
+    assert exit_code([]) == 3
+
+
+def test_not_applicable_record_says_why_and_carries_no_power() -> None:
+    why = "key isolation needs a second test key in plan throttle-test-plan"
+    sc = scenario("key-isolation", "", api="partner", not_applicable=why)
+    j = judge(sc, [], {}, Tolerance(), True, 0.0)
+    record = scenario_result(sc, j, "staging")
+    assert (record["verdict"], record["reasons"], record["power"]) == ("not_applicable", [why], None)
+    assert record["detail"] == f"not applicable: {why}"
+    assert verdict_line(record).startswith("N/A") and why in verdict_line(record)
+
+
+def test_result_record_reports_the_power_margin() -> None:
+    power = Power("key quota-a", 98, 50, 98, 20.0, default_requests=60)
+    sc = scenario("quota", "key quota-a", api="partner", power=power)
+    record = scenario_result(sc, judged(group("key quota-a", 98, 50, quota=48)), "staging")
+    assert record["power"] == {
+        "group": "key quota-a",
+        "requests": 98,
+        "default_requests": 60,
+        "enlarged": True,
+        "model_accepted": 50,
+        "unenforced_accepted": 98,
+        "tolerance": 20.0,
+        "separation": 48,
+        "margin": 28.0,
+        "required_margin": 20.0,
+    }
+    assert "power margin 28 (needs 20)" in verdict_line(record)
+    json.dumps(record)  # the record stays plain JSON

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 import pytest
 
 from fixtures.errors import ConfigError
-from fixtures.stage import StageConfig, load_stage
-from load.scenarios import NAMES, Bounds
+from fixtures.stage import ApiConfig, Limit, StageConfig, Throttle, Tolerance, UsagePlan, load_stage
+from fixtures.stage_limits import THROTTLE_KEYS, throttle
+from fixtures.tomlcheck import Context, Table
+from load.records import Observation
+from load.scenarios import ACCOUNT_DEFAULT, NAMES, Bounds, Run, Scenario
 from load.timeline import guard, plan_stage
+from load.verdict import judge
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +32,21 @@ def contracts(stage: StageConfig) -> dict:
 
 def test_every_api_gets_its_scenarios_and_none_is_skipped(stage: StageConfig, contracts: dict) -> None:
     run = plan_stage(stage, contracts, Bounds())
-    ids = {sc.id for sc in run.scenarios}
+    ids = {sc.id for sc in run.scenarios if sc.runs}
     assert {"portal.burst", "portal.over-rate", "portal.under-rate", "portal.per-route"} <= ids
     assert {
         f"partner.{n}"
         for n in ("burst", "over-rate", "under-rate", "plan-throttle", "key-isolation", "quota")
     } <= ids
     assert [sc.id for sc in run.scenarios if sc.skipped] == []
+    # Every API x scenario has a record: what the stage has no feature for says so.
+    assert len(run.scenarios) == 2 * len(NAMES)
+    assert {sc.id: sc.not_applicable for sc in run.scenarios if not sc.runs} == {
+        "portal.plan-throttle": "usage plans exist only for REST APIs",
+        "portal.key-isolation": "usage plans exist only for REST APIs",
+        "portal.quota": "usage plans exist only for REST APIs",
+        "partner.per-route": "no route override in [apis.partner.throttle.routes]",
+    }
 
 
 def test_run_is_bounded_in_time_and_requests(stage: StageConfig, contracts: dict) -> None:
@@ -68,7 +81,7 @@ def test_burst_offers_more_than_the_burst_at_the_fastest_rate(stage: StageConfig
 
 
 def test_per_route_covers_the_override_and_two_default_routes(stage: StageConfig, contracts: dict) -> None:
-    run = plan_stage(stage, contracts, Bounds(), ["per-route"])
+    run = plan_stage(stage, contracts, Bounds(), ["portal.per-route"])
     (sc,) = run.scenarios
     groups = {s.group for s in run.sends}
     assert "POST /calls/transcribe" in groups and len(groups) == 3
@@ -83,7 +96,7 @@ def test_per_route_covers_the_override_and_two_default_routes(stage: StageConfig
 def test_quota_uses_only_enabled_test_keys_and_says_it_consumes_quota(
     stage: StageConfig, contracts: dict
 ) -> None:
-    run = plan_stage(stage, contracts, Bounds(), ["quota"])
+    run = plan_stage(stage, contracts, Bounds(), ["partner.quota"])
     (sc,) = run.scenarios
     assert sc.consumes_quota and "consumes" in sc.rule
     labels = {s.credential for s in run.sends}
@@ -142,3 +155,217 @@ def test_pure_modules_import_neither_gevent_nor_locust() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=root
     )
     assert out.stdout.strip() == "[]"
+
+
+# --- Power before verdict, real configurations, not applicable (issue 10) -------------------------
+
+
+class _AnyEnv(Mapping[str, str]):
+    """Every variable a stage file names is set (planning reads no secret value)."""
+
+    def __getitem__(self, key: str) -> str:
+        return f"placeholder-{key.lower()}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+@pytest.fixture(scope="module")
+def staging() -> StageConfig:
+    return load_stage("stages/staging.example.toml", environ=_AnyEnv())
+
+
+def _by_id(run: Run) -> dict[str, Scenario]:
+    return {sc.id: sc for sc in run.scenarios}
+
+
+def _unenforced(run: Run, sc: Scenario) -> dict[int, Observation]:
+    """A stage that enforces nothing (LocalStack's usage plans): every request answered 200."""
+    return {
+        s.index: Observation(s.index, 1e9 + s.at, 1e9 + s.at, 0.001, 200, "none")
+        for s in run.sends
+        if s.scenario == sc.id
+    }
+
+
+def test_staging_tolerances_plan_every_scenario_with_the_power_to_see_no_enforcement(
+    staging: StageConfig,
+) -> None:
+    """With accepted_abs 20 / accepted_rel 0.10 the default plans of partner.quota (60 with key A),
+    partner.key-isolation (50) and partner.burst (1,500) left "no enforcement" inside the pass band:
+    a stage enforcing nothing passed. Each is enlarged until it is two tolerances away."""
+    contracts = {api.name: api.contract() for api in staging.apis}
+    run = plan_stage(staging, contracts, Bounds())
+    scenarios = _by_id(run)
+    judged = [sc for sc in run.scenarios if sc.runs and sc.power is not None]
+    assert {sc.id for sc in judged} >= {"partner.quota", "partner.key-isolation", "partner.burst"}
+    for sc in judged:
+        power = sc.power
+        assert power is not None and power.enough, (sc.id, power)
+        assert power.unenforced_accepted - power.model_accepted >= 2 * power.tolerance
+        assert power.margin >= power.tolerance > 0
+        # And the verdict agrees: a stage that accepts everything never passes.
+        api = staging.api(sc.api)
+        sends = [s for s in run.sends if s.scenario == sc.id]
+        verdict = judge(sc, sends, _unenforced(run, sc), api.tolerance, False, 1e9)
+        assert verdict.status == "fail", (sc.id, verdict.reasons)
+    quota = scenarios["partner.quota"]
+    assert quota.power is not None and quota.power.requests >= 50 + 2 * 20 > quota.power.default_requests
+    assert scenarios["partner.key-isolation"].power.requests > 50  # type: ignore[union-attr]
+    assert scenarios["partner.burst"].power.requests > 1500  # type: ignore[union-attr]
+    assert scenarios["portal.under-rate"].runs and scenarios["portal.under-rate"].power is None
+
+
+def test_a_plan_the_bounds_cannot_make_powerful_is_inconclusive_with_the_numbers(
+    staging: StageConfig,
+) -> None:
+    contracts = {api.name: api.contract() for api in staging.apis}
+    run = plan_stage(staging, contracts, Bounds(max_requests=80), ["partner.quota"])
+    (sc,) = run.scenarios
+    assert sc.skipped is not None and not run.sends
+    assert sc.skipped.startswith("cannot tell enforcement from none at tolerance 20 (needs ")
+    assert sc.skipped.endswith("requests, bound 80)")
+    assert sc.power is not None and not sc.power.enough  # the largest plan within the bound, shown
+    assert judge(sc, [], {}, Tolerance(20, 0.1), False, 0.0).status == "inconclusive"
+    assert plan_stage(staging, contracts, Bounds(), ["partner.quota"]).scenarios[0].runs  # control
+
+
+def _with_api(stage: StageConfig, name: str, **changes: object) -> StageConfig:
+    apis = tuple(replace(a, **changes) if a.name == name else a for a in stage.apis)  # type: ignore[arg-type]
+    return replace(stage, apis=apis)
+
+
+def test_no_stage_throttle_makes_the_stage_scenarios_not_applicable(
+    stage: StageConfig, contracts: dict
+) -> None:
+    """A stage file without [throttle] (account default) made burst/over-rate/under-rate
+    "inconclusive: not run" forever: the gate could never pass with load."""
+    bare = _with_api(stage, "partner", throttle=Throttle(None, {}))
+    scenarios = _by_id(plan_stage(bare, contracts, Bounds()))
+    for name in ("burst", "over-rate", "under-rate"):
+        sc = scenarios[f"partner.{name}"]
+        assert sc.skipped is None and sc.not_applicable is not None
+        assert "account default" in sc.not_applicable and "account_default = true" in sc.not_applicable
+        assert judge(sc, [], {}, Tolerance(), True, 0.0).status == "not_applicable"
+    assert scenarios["partner.quota"].runs  # the usage plans are still tested
+
+
+def test_account_default_is_tested_only_when_the_stage_file_asks(stage: StageConfig, contracts: dict) -> None:
+    asked = _with_api(stage, "partner", throttle=Throttle(None, {}, account_default=True))
+    scenarios = _by_id(plan_stage(asked, contracts, Bounds()))
+    burst = scenarios["partner.burst"]
+    assert burst.not_applicable is None and burst.skipped is not None  # planned against 10,000/5,000 ...
+    assert "cannot tell enforcement from none" in burst.skipped  # ... which the bounds cannot reach
+    assert scenarios["partner.over-rate"].skipped == "needs 55000 requests / 20000 rps (bound 2000)"
+    fast = plan_stage(asked, contracts, Bounds(max_rps=40000, max_requests=20000), ["partner.burst"])
+    (sc,) = fast.scenarios
+    assert sc.runs and set(sc.limits.values()) == {ACCOUNT_DEFAULT}  # a fast enough driver plans it
+
+
+def test_account_default_in_the_stage_file() -> None:
+    ctx = Context("stages/x.toml", False, {})
+    parsed = throttle(Table({"account_default": True}, ("apis", "p", "throttle"), ctx, THROTTLE_KEYS))
+    assert parsed == Throttle(None, {}, account_default=True)
+    assert throttle(Table({"rate": 5, "burst": 10}, ("t",), ctx, THROTTLE_KEYS)).account_default is False
+    both = Table(
+        {"account_default": True, "rate": 5, "burst": 10}, ("apis", "p", "throttle"), ctx, THROTTLE_KEYS
+    )
+    with pytest.raises(ConfigError, match="account_default"):
+        throttle(both)
+
+
+def _one_key_each(api: ApiConfig) -> tuple[UsagePlan, ...]:
+    return tuple(replace(p, keys=p.keys[:1]) for p in api.usage_plans)
+
+
+def test_quota_and_plan_throttle_run_with_one_test_key(stage: StageConfig, contracts: dict) -> None:
+    """Today's usual set-up: one test key per plan. Quota and plan-throttle demanded two."""
+    partner = stage.api("partner")
+    single = _with_api(stage, "partner", usage_plans=_one_key_each(partner))
+    run = plan_stage(single, contracts, Bounds())
+    scenarios = _by_id(run)
+    assert scenarios["partner.plan-throttle"].runs and scenarios["partner.quota"].runs
+    quota_sends = {s.credential for s in run.sends if s.scenario == "partner.quota"}
+    assert quota_sends == {"key:quota-a"}
+    isolation = scenarios["partner.key-isolation"]
+    assert isolation.not_applicable == "key isolation needs a second test key in plan throttle-test-plan"
+    assert "two test keys" not in (scenarios["partner.plan-throttle"].skipped or "")
+
+
+def test_a_plan_with_quota_and_throttle_is_testable(stage: StageConfig, contracts: dict) -> None:
+    """One plan, throttle 100/s burst 200 and a quota of 2,000 a day, one test key: plan-throttle
+    sends no more than the quota (so it cannot bind), then the quota scenario uses the rest up."""
+    partner = stage.api("partner")
+    key = partner.usage_plans[1].keys[0]
+    plan = UsagePlan("both", Limit(100, 200), 2000, "DAY", 0, (key,))
+    run = plan_stage(_with_api(stage, "partner", usage_plans=(plan,)), contracts, Bounds())
+    scenarios = _by_id(run)
+    throttled, quota = scenarios["partner.plan-throttle"], scenarios["partner.quota"]
+    assert throttled.runs and quota.runs and throttled.start < quota.start
+    pt_sends = [s for s in run.sends if s.scenario == throttled.id]
+    assert {s.quota for s in pt_sends} == {"quota:both:throttle-a"} and len(pt_sends) <= 2000
+    assert throttled.consumes_quota and "of its quota" in throttled.rule
+    assert throttled.quotas == quota.quotas == {"quota:both:throttle-a": 2000}
+    # The quota scenario never gets throttled (only the quota binds) and stays within the time bound.
+    q_sends = [s for s in run.sends if s.scenario == quota.id]
+    assert quota.power is not None and quota.power.model_accepted == 2000
+    assert q_sends[-1].at - q_sends[0].at <= Bounds().max_scenario_s
+    # A quota smaller than what plan-throttle sends would bind: not run (inconclusive), said why.
+    small = replace(plan, quota_limit=60)
+    tight = _by_id(plan_stage(_with_api(stage, "partner", usage_plans=(small,)), contracts, Bounds()))
+    assert tight["partner.plan-throttle"].skipped is not None
+    assert "quota (60 per DAY) would bind" in tight["partner.plan-throttle"].skipped
+    assert tight["partner.quota"].runs
+
+
+def test_usage_plan_messages_name_what_is_missing(stage: StageConfig, contracts: dict) -> None:
+    partner = stage.api("partner")
+    no_plans = _by_id(plan_stage(_with_api(stage, "partner", usage_plans=()), contracts, Bounds()))
+    for name in ("plan-throttle", "key-isolation", "quota"):
+        assert no_plans[f"partner.{name}"].not_applicable == "no usage plan in [apis.partner.usage_plans]"
+    # Plans exist, but only a real client's key (test_key = false): exists, cannot be exercised.
+    real_only = tuple(
+        replace(p, keys=tuple(replace(k, test_key=False) for k in p.keys)) for p in partner.usage_plans
+    )
+    scenarios = _by_id(plan_stage(_with_api(stage, "partner", usage_plans=real_only), contracts, Bounds()))
+    assert scenarios["partner.plan-throttle"].skipped is not None
+    assert "test_key = true" in scenarios["partner.plan-throttle"].skipped
+    assert scenarios["partner.quota"].skipped is not None
+    assert "key isolation needs two test keys" in (scenarios["partner.key-isolation"].not_applicable or "")
+
+
+def test_keys_marked_test_key_false_or_disabled_are_never_sent(stage: StageConfig, contracts: dict) -> None:
+    run = plan_stage(stage, contracts, Bounds())
+    used = {part for s in run.sends for part in s.credential.split("+") if part.startswith("key:")}
+    assert used == {"key:throttle-a", "key:throttle-b", "key:quota-a", "key:quota-b"}
+
+
+def test_excluded_routes_are_never_targeted(stage: StageConfig, contracts: dict) -> None:
+    portal = stage.api("portal")
+    excluded = {"GET /health": "probe route, always 500", "POST /calls/transcribe": "under repair"}
+    changed = _with_api(stage, "portal", excluded=excluded)
+    run = plan_stage(changed, contracts, Bounds())
+    routes = {s.route_key for s in run.sends if s.api == "portal"}
+    assert routes and not routes & set(excluded)
+    per_route = _by_id(run)["portal.per-route"]
+    assert per_route.not_applicable == "POST /calls/transcribe is excluded in the stage file (under repair)"
+    assert _by_id(run)["portal.burst"].runs  # another read route stands in for GET /health
+    guard(changed, run)
+    # Every read route excluded: the stage scenarios say so (not applicable, with the reasons).
+    every = {
+        t: "excluded" for t in ("GET /health", "GET /kiosk/queue", "GET /appointments", "GET /clinics/{id}")
+    }
+    none_left = _by_id(plan_stage(_with_api(stage, "portal", excluded=every), contracts, Bounds()))
+    burst = none_left["portal.burst"]
+    assert burst.not_applicable is not None and "GET /health (excluded)" in burst.not_applicable
+    # The guard refuses a plan that would still send to an excluded route.
+    original = plan_stage(stage, contracts, Bounds(), ["portal.burst"])
+    with pytest.raises(ConfigError, match="excluded GET /health"):
+        guard(_with_api(stage, "portal", excluded={"GET /health": "probe"}), original)
+    assert portal.excluded == {}

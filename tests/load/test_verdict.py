@@ -441,7 +441,9 @@ def test_zero_requests_sent_is_inconclusive_even_below_the_dropped_floor() -> No
         verdict = judge(_scenario(BURST), sends, observations, TOL, True, EPOCH)
         assert verdict.status == "inconclusive"
         assert any("no request was sent" in r for r in verdict.reasons), verdict.reasons
-    control = judge(_scenario(BURST), sends, _few(200)[1], TOL, True, EPOCH)
+    # Positive control: the same 2 sends, answered, pass where no throttling is claimed (a group
+    # that must show throttling has no power with 2 sends: see the power tests).
+    control = judge(_scenario(BURST, no_throttle=("GET /a",)), sends, _few(200)[1], TOL, True, EPOCH)
     assert control.status == "pass", control.reasons
 
 
@@ -461,3 +463,86 @@ def test_all_connection_errors_are_inconclusive_whatever_the_sample_size() -> No
         verdict = judge(_scenario(BURST), sends, obs, TOL, True, EPOCH)
         assert verdict.status == "inconclusive"
         assert "unreachable" in verdict.reasons[0]
+
+
+# --- Power, quota and not-applicable verdicts (issue 10) ------------------------------------------
+
+STAGING = Tolerance(accepted_abs=20, accepted_rel=0.10)  # stages/staging.example.toml
+
+
+def _accept_all(sends: list[Send]) -> dict[int, Observation]:
+    """A stage that enforces nothing (LocalStack's usage plans): every request accepted."""
+    return _gateway(sends, {})
+
+
+def test_quota_without_limit_exceeded_fails_whatever_the_tolerance() -> None:
+    """Observed on LocalStack: "accepted 60 (quota 50), Limit Exceeded: 0" passed at accepted_abs 20."""
+    sc, sends = _quota_case()
+    for tolerance in (STAGING, Tolerance(accepted_abs=1000, accepted_rel=1.0)):
+        verdict = judge(sc, sends, _accept_all(sends), tolerance, False, EPOCH)
+        assert verdict.status == "fail", verdict.reasons
+        assert any("no 429 'Limit Exceeded'" in r and "not enforced" in r for r in verdict.reasons)
+    # Positive controls: a quota-enforcing gateway passes, at the tight tolerance with 60 sends and
+    # at the staging tolerance with the enlarged plan (98 sends: "accept all" 48 beyond the quota).
+    assert judge(sc, sends, _gateway(sends, QUOTA_LIMITS, QUOTAS), TOL, True, EPOCH).status == "pass"
+    big = _sends([("key a", ("ka",), "qa", 98, 100, 0.0), ("key b", ("kb",), "qb", 10, 100, 1.1)])
+    good = judge(sc, big, _gateway(big, QUOTA_LIMITS, QUOTAS), STAGING, False, EPOCH)
+    assert good.status == "pass", good.reasons
+
+
+def test_no_enforcement_inside_the_band_is_never_a_pass() -> None:
+    """key-isolation on the staging tolerances: key A sends 48 at 2x a 10/s plan, the model accepts
+    28; +/- 20 puts "accept all 48" inside the band, so agreement proves nothing (inconclusive)."""
+    limits = {"ka": Limit(10, 5), "kb": Limit(10, 5)}
+    sends = _sends([("key a", ("ka",), None, 48, 20, 0.0), ("key b", ("kb",), None, 12, 5, 0.1)])
+    sc = _scenario(limits, no_throttle=("key b",))
+    for obs in (_accept_all(sends), _gateway(sends, limits)):
+        verdict = judge(sc, sends, obs, STAGING, False, EPOCH)
+        assert verdict.status == "inconclusive", verdict.reasons
+        assert any("cannot tell enforcement from none as sent" in r for r in verdict.reasons)
+    tight = judge(sc, sends, _gateway(sends, limits), TOL, False, EPOCH)
+    assert tight.status == "pass", tight.reasons  # the embedded tolerance has the power
+
+
+def test_not_applicable_scenario_is_its_own_verdict() -> None:
+    sc = replace(_scenario(BURST), not_applicable="no route override in [apis.x.throttle.routes]")
+    verdict = judge(sc, [], {}, TOL, True, EPOCH)
+    assert verdict.status == "not_applicable"
+    assert verdict.reasons == ("no route override in [apis.x.throttle.routes]",)
+
+
+def test_quota_after_a_throttle_scenario_on_the_same_key_expects_what_is_left() -> None:
+    """One test key: plan-throttle spent 20 of the key's quota of 50 earlier in the run."""
+    sc, sends = _quota_case()
+    obs = _gateway(sends, QUOTA_LIMITS, {"qa": 30, "qb": 50})
+    without = judge(sc, sends, obs, TOL, True, EPOCH)
+    assert without.status == "fail"  # positive control: the spent requests matter
+    verdict = judge(sc, sends, obs, TOL, True, EPOCH, quota_used={"qa": 20})
+    assert verdict.status == "pass", verdict.reasons
+    off_by_one = judge(sc, sends, _gateway(sends, QUOTA_LIMITS, {"qa": 31}), TOL, True, EPOCH, {"qa": 20})
+    assert off_by_one.status == "fail"
+    assert any("exactly 30 (20 used earlier in this run)" in r for r in off_by_one.reasons)
+
+
+def test_a_quota_used_up_before_the_run_is_inconclusive_not_a_failure() -> None:
+    """A second run in the same quota period: every request meets 'Limit Exceeded' from the start."""
+    sc, sends = _quota_case()
+    verdict = judge(sc, sends, _gateway(sends, QUOTA_LIMITS, {"qa": 0, "qb": 50}), STAGING, False, EPOCH)
+    assert verdict.status == "inconclusive", verdict.reasons
+    assert "used up before the scenario" in verdict.reasons[0]
+
+
+def test_limit_exceeded_in_a_throttle_scenario_spending_a_quota_is_inconclusive() -> None:
+    """plan-throttle on a plan with a quota whose key ran out before the run: the throttle is unseen."""
+    sends = _sends([("key a", ("k",), "q", 5, 2000, 0.0), ("key a", ("k",), "q", 80, 20, 0.0025)])
+    sc = _scenario(PLAN, quotas={"q": 1000}, fit_rate=("key a",))
+    assert judge(sc, sends, _gateway(sends, PLAN, {"q": 1000}), TOL, True, EPOCH).status == "pass"
+    spent = judge(sc, sends, _gateway(sends, PLAN, {"q": 10}), TOL, True, EPOCH)
+    assert spent.status == "inconclusive", spent.reasons
+    assert any("quota ran out" in r for r in spent.reasons)
+    # Without a quota in the scenario, 'Limit Exceeded' for throttling stays a failure.
+    plain = [replace(s, quota=None) for s in sends]
+    mislabelled = {
+        i: replace(o, body_kind="quota") if o.status == 429 else o for i, o in _gateway(plain, PLAN).items()
+    }
+    assert judge(_scenario(PLAN), plain, mislabelled, TOL, True, EPOCH).status == "fail"
