@@ -41,7 +41,7 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fixtures reports load conformance
+	$(VENV)/bin/mypy fixtures reports load conformance discover
 
 bench: $(VENV)/.installed
 	$(PY) bench/emulator_bench.py

@@ -308,8 +308,11 @@ class _RecordingTransport:
     def close(self) -> None: ...
 
 
-async def _stack_loop(app, request: bytes, rounds: int, requests: int) -> tuple[list[float], bytes]:  # noqa: ANN001
-    """Feed `request` to uvicorn's HttpToolsProtocol `requests` times per round; us per request."""
+async def _stack_loop(  # noqa: ANN001
+    app, request: bytes, rounds: int, requests: int, protocol_class=None
+) -> tuple[list[float], bytes]:
+    """Feed `request` to uvicorn's HttpToolsProtocol (or `protocol_class`, the emulator's subclass that
+    keeps header names as sent) `requests` times per round; us per request."""
     from uvicorn.config import Config
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
@@ -318,7 +321,7 @@ async def _stack_loop(app, request: bytes, rounds: int, requests: int) -> tuple[
     config = Config(app, http="httptools", loop="uvloop", lifespan="off", access_log=False)
     config.server_header, config.proxy_headers = False, False
     config.load()
-    protocol = HttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
+    protocol = (protocol_class or HttpToolsProtocol)(config=config, server_state=ServerState(), app_state={})
     transport = _RecordingTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
     loop = asyncio.get_running_loop()
@@ -348,6 +351,8 @@ def in_stack(rounds: int, requests: int = 10000) -> int:
     """
     import uvloop
 
+    from fixtures.emulator.protocol import CaseKeepingProtocol  # what python -m fixtures.emulator serves with
+
     emulator, token, origin, path = _emulator_app()
     request = (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nAuthorization: Bearer {token}\r\n"
@@ -357,7 +362,7 @@ def in_stack(rounds: int, requests: int = 10000) -> int:
     for _ in range(rounds):
         figures, _ = uvloop.run(_stack_loop(hello_app, request, 1, requests))
         hello_us += figures
-        figures, head = uvloop.run(_stack_loop(emulator, request, 1, requests))
+        figures, head = uvloop.run(_stack_loop(emulator, request, 1, requests, CaseKeepingProtocol))
         if not head.startswith(b"HTTP/1.1 200") or b"access-control-allow-origin" not in head:
             raise RuntimeError(f"emulator answered {head[:200]!r}")
         emulator_us += figures

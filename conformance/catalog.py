@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from conformance import catalog_cors, catalog_probe, catalog_requests, catalog_routes
+from conformance import (
+    catalog_cors,
+    catalog_integrations,
+    catalog_probe,
+    catalog_requests,
+    catalog_routes,
+    catalog_untyped,
+)
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
 from fixtures.stage import ApiConfig, StageConfig
@@ -27,6 +34,8 @@ BUILDERS: dict[str, Callable[[ApiConfig, Contract], list[Any]]] = {
     "body_route": catalog_requests.body_routes,
     "body_case": catalog_requests.body_cases,
     "param_case": catalog_requests.param_cases,
+    "untyped_body_route": catalog_untyped.untyped_body_routes,
+    "lambda_proxy_route": catalog_integrations.lambda_proxy_routes,
     "preflight_case": catalog_cors.preflight_cases,
     "origin_case": catalog_cors.origin_cases,
     "cors_api": catalog_cors.cors_apis,

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from conformance.catalog import PROBE_BUILDERS
-from conformance.catalog_requests import json_schema
-from conformance.catalog_routes import key_routes
+from conformance.catalog_requests import json_schema, route_valid_body
+from conformance.catalog_routes import key_routes, route_cases
+from fixtures.cell_states import CellState
 from fixtures.contract import Contract
-from fixtures.stage import ApiConfig
+from fixtures.stage import ApiConfig, FailureProbe
 
-CellState = Literal["passed", "failed", "waived", "not_applicable", "not_exercised", "not_run"]
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed", "deselected"]
 Builder = Callable[[ApiConfig, Contract], list[Any]]
 
@@ -70,6 +70,8 @@ LACKS: dict[str, str] = {
     "body_route": "no route with a JSON request schema",
     "body_case": "no route with a JSON request schema",
     "param_case": "no required query or header parameter",
+    "untyped_body_route": "no REST method whose validator checks a JSON body model",
+    "lambda_proxy_route": "no REST Lambda proxy integration",
     "preflight_case": "no CORS configuration",
     "origin_case": "no CORS configuration with an exact allowed origin",
     "cors_api": "no CORS configuration",
@@ -78,7 +80,7 @@ LACKS: dict[str, str] = {
     "cors_error_api": "no CORS configuration on gateway errors",
     "wrong_method_case": "no path that leaves a method undefined",
     "override_case": "no path with a weaker and a stronger route",
-    "failure_probe": "no failure probe declared (samples.failure_probe, optional)",
+    "failure_probe": "no route the failure probe could target",
     "cors_credential_route": "no protected route whose missing-credential answer has CORS headers",
     "cors_denied_route": "no Lambda-authorizer route whose deny answer has CORS headers",
     "cors_validation_case": "no invalid request whose 400 has CORS headers",
@@ -94,7 +96,7 @@ def _unrestricted(api: ApiConfig, keep_probes: bool) -> ApiConfig:
     return dataclasses.replace(api, excluded={}, samples=samples)
 
 
-def _not_exercised(fixture: str, api: ApiConfig, contract: Contract) -> str:
+def _not_exercised(fixture: str, api: ApiConfig, contract: Contract, build: Builder) -> str:
     """A reason when the feature exists but the stage file gives no way to test it, else ""."""
     if fixture == "disabled_key_case" and key_routes(api, contract):
         return "no disabled key in the stage file (a usage-plan key with enabled = false)"
@@ -102,7 +104,24 @@ def _not_exercised(fixture: str, api: ApiConfig, contract: Contract) -> str:
         without = [r.route_key for r in contract.routes if json_schema(r) is not None]
         if without:
             return f"no example or sample body for {', '.join(without[:3])} (samples.bodies)"
+    if (
+        fixture in PROBE_BUILDERS
+        and not api.samples.failure_probes
+        and _applies_with_a_probe(build, api, contract)
+    ):
+        # Every integration can fail; only the stage's team knows a request that makes it.
+        return "no failure probe declared (samples.failure_probe): a failing integration's answer unchecked"
     return ""
+
+
+def _applies_with_a_probe(build: Builder, api: ApiConfig, contract: Contract) -> bool:
+    """Whether the rule would have cases if the stage declared a failure probe."""
+    routes = route_cases(api, contract)
+    if not routes:
+        return False
+    probe = FailureProbe(routes[0].route.route_key, query={"stagegate-probe": "1"})
+    samples = dataclasses.replace(api.samples, failure_probes=(probe,))
+    return bool(build(dataclasses.replace(api, samples=samples), contract))
 
 
 def explain_empty(fixture: str, api: ApiConfig, contract: Contract, build: Builder) -> Empty:
@@ -113,7 +132,7 @@ def explain_empty(fixture: str, api: ApiConfig, contract: Contract, build: Build
         return Empty("waived", f"excluded routes ({reasons or 'failure probe routes ' + probes})")
     if api.read_only and build(dataclasses.replace(api, read_only=False), contract):
         return Empty("not_applicable", "read-only API: every case would send a writing request")
-    why = _not_exercised(fixture, api, contract)
+    why = _not_exercised(fixture, api, contract, build)
     if why:
         return Empty("not_exercised", why)
     return Empty("not_applicable", LACKS.get(fixture, f"no {fixture.replace('_', ' ')}"))
@@ -136,14 +155,48 @@ def cell_state(results: Sequence[ItemResult]) -> tuple[CellState, str]:
     return "passed", f"{len(ran)} cases"
 
 
-def cells(empty: dict[tuple[str, str], tuple[str, Empty]], results: Sequence[ItemResult]) -> list[Cell]:
-    """Every rule x API: from the cases that exist, else from why there is none."""
+def route_gaps(fixture: str, api: ApiConfig, contract: Contract, build: Builder) -> str:
+    """What a rule with cases on an API still leaves out ("" when nothing): routes it cannot be
+    exercised on (not exercised), and routes the stage excludes (noted beside the state)."""
+    if fixture in ("body_route", "body_case"):
+        bodiless = [
+            c.route.route_key
+            for c in route_cases(api, contract)
+            if json_schema(c.route) is not None and route_valid_body(api, c.route) is None
+        ]
+        if bodiless:
+            return f"not exercised on {', '.join(bodiless[:3])}: no example or sample body (samples.bodies)"
+    return ""
+
+
+def excluded_note(fixture: str, api: ApiConfig, contract: Contract, build: Builder) -> str:
+    """The stage's exclusions that took cases from this rule on this API ("" when none did)."""
+    if not api.excluded or len(build(_unrestricted(api, keep_probes=True), contract)) <= len(
+        build(api, contract)
+    ):
+        return ""
+    return (
+        "waived on excluded routes (" + "; ".join(f"{k}: {v}" for k, v in sorted(api.excluded.items())) + ")"
+    )
+
+
+def cells(
+    empty: dict[tuple[str, str], tuple[str, Empty]],
+    results: Sequence[ItemResult],
+    notes: dict[tuple[str, str], tuple[str, str]] | None = None,
+) -> list[Cell]:
+    """Every rule x API: from the cases that exist (with what they leave out: `notes` holds
+    (route gap, exclusion note) per rule x API), else from why there is none."""
     by_cell: dict[tuple[str, str], list[ItemResult]] = {}
     for r in results:
         by_cell.setdefault((r.rule, r.api), []).append(r)
     out = []
     for (rule, api), items in by_cell.items():
         state, detail = cell_state(items)
+        gap, excluded = (notes or {}).get((rule, api), ("", ""))
+        if gap and state == "passed":  # the cases that ran passed; others could not run at all
+            state, detail = "not_exercised", gap
+        detail = f"{detail}; {excluded}" if excluded else detail
         out.append(Cell(rule, items[0].family, api, state, detail, len(items)))
     for (rule, api), (family, why) in empty.items():
         if (rule, api) not in by_cell:

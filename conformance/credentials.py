@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
@@ -77,6 +77,35 @@ def derive(token: str, variant: str) -> str:
     raise Unavailable(f"token variant {variant} needs a signing key")
 
 
+GRANT_CLAIMS = ("iss", "aud", "client_id", "scope", "scp", "token_use")  # what an authorizer checks
+FRESH_S = 60.0  # a sourced token must stay valid this long: past its exp it tests expiry instead
+
+
+def _same_grant(claims: Mapping[str, object], ready: Mapping[str, object]) -> bool:
+    return bool(ready) and all(claims.get(c) == ready.get(c) for c in GRANT_CLAIMS)
+
+
+def sourced_defect(
+    variant: str, claims: Mapping[str, object], ready: Mapping[str, object], now: float
+) -> str:
+    """Why a token from the stage's wrong_audience / wrong_issuer source cannot exercise its rule
+    ("" when it can): it must differ from the valid token in the intended claim, and be unexpired."""
+    if not claims:
+        return "it is not a JWT"
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or exp < now + FRESH_S:
+        return "it has expired (or expires within a minute): refresh it"
+    if variant == "wrong_issuer" and claims.get("iss") == ready.get("iss"):
+        return "its issuer is the stage's own issuer"
+    if variant == "wrong_audience":
+        if claims.get("iss") != ready.get("iss"):
+            return "its issuer differs from the valid token's (that would test the issuer, not the audience)"
+        audiences = {str(claims.get("aud")), str(claims.get("client_id"))} - {"None"}
+        if audiences & {str(ready.get("aud")), str(ready.get("client_id"))}:
+            return "its audience / client_id is the valid token's"
+    return ""
+
+
 class ApiCredentials:
     """Token and key source for one API (session-scoped; OAuth2 tokens fetched once)."""
 
@@ -125,11 +154,15 @@ class ApiCredentials:
         if variant in self._sourced:
             return self._sourced[variant]
         creds = self.api.credentials
+        ready_claims = token_store.claims_of(self._ready_token() or "")
         if variant == "expired":
-            ready = self._ready_token()
-            issuer = str(token_store.claims_of(ready).get("iss", "")) if ready else ""
+            issuer = str(ready_claims.get("iss", ""))
             store = creds.expired_token_store
-            kept = token_store.expired(token_store.read(store), issuer, time.time()) if store else None
+            # Only a token like today's valid one (same issuer, audience, client, scopes) proves that
+            # expiry alone is refused: another client's token could be refused for its audience.
+            kept_tokens = token_store.read(store) if store else []
+            same = [k for k in kept_tokens if _same_grant(token_store.claims_of(k.token), ready_claims)]
+            kept = token_store.expired(same, issuer, time.time())
             if kept is None:
                 raise Unavailable(
                     "token variant expired needs a signing key for a test issuer, or "
@@ -152,6 +185,9 @@ class ApiCredentials:
             else:
                 assert source.oauth2 is not None
                 token = self._client_credentials(source.oauth2)
+            unfit = sourced_defect(variant, token_store.claims_of(token), ready_claims, time.time())
+            if unfit:
+                raise Unavailable(f"the token of credentials.{variant} cannot exercise the rule: {unfit}")
         self._sourced[variant] = token
         return token
 

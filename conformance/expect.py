@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import NoReturn
+from collections.abc import Callable, Collection
+from typing import Any, NoReturn
 
 import pytest
 
@@ -12,7 +12,7 @@ from conformance.support import ApiUnderTest
 from fixtures.behaviour import Kind, answer, asserted
 from fixtures.bodies import body_mismatch
 from fixtures.contract import Route
-from fixtures.diagnosis import Redacts, diagnose
+from fixtures.diagnosis import Diagnosis, FailureKind, Protection, Redacts, diagnose
 from fixtures.http import Exchange
 
 
@@ -20,16 +20,43 @@ def is_success(exchange: Exchange) -> bool:
     return 200 <= exchange.status < 300
 
 
+AUTHORIZER_WORD = {"JwtAuthorizer": "JWT", "CognitoAuthorizer": "Cognito", "LambdaAuthorizer": "Lambda"}
+
+
+def protection_of(api: Any, route: Route) -> Protection | None:
+    """How the contract protects the route (for the likely cause); None when the API has no contract."""
+    contract = getattr(api, "contract", None)
+    if contract is None:
+        return None
+    authorizer = contract.authorizers.get(route.authorizer) if route.authorizer else None
+    word = AUTHORIZER_WORD.get(type(authorizer).__name__, "an") if route.authorizer else None
+    return Protection(word, route.api_key_required)
+
+
 class Check:
     """Per-test assertion helper bound to the rule (test id) and its family."""
 
-    def __init__(self, rule: str, family: str, redactor: Redacts) -> None:
+    def __init__(
+        self, rule: str, family: str, redactor: Redacts, record: Callable[[Diagnosis], None] | None = None
+    ) -> None:
         self.rule = rule
         self.family = family
         self.redactor = redactor
+        self.record = record  # keeps the failure's fields for the reports (session.py: user_properties)
 
-    def fail(self, exchange: Exchange, expected: str, expected_status: int | None = None) -> NoReturn:
-        diagnosis = diagnose(self.rule, exchange, expected, self.redactor, self.family, expected_status)
+    def fail(
+        self,
+        exchange: Exchange,
+        expected: str,
+        expected_status: int | None = None,
+        protection: Protection | None = None,
+        kind: FailureKind | None = None,
+    ) -> NoReturn:
+        diagnosis = diagnose(
+            self.rule, exchange, expected, self.redactor, self.family, expected_status, protection, kind
+        )
+        if self.record is not None:
+            self.record(diagnosis)
         pytest.fail(diagnosis.render(), pytrace=False)
 
     def control(self, api: ApiUnderTest, route: Route) -> Exchange:
@@ -41,6 +68,8 @@ class Check:
                 "2xx for the positive control (valid credentials and a valid request); a stage that "
                 "rejects everything cannot show that it rejects the bad request",
                 200,
+                protection_of(api, route),
+                "control",
             )
         return exchange
 

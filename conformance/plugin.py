@@ -24,7 +24,15 @@ import pytest
 
 from conformance import catalog
 from conformance.catalog_records import sends_write
-from conformance.coverage import Empty, ItemResult, Outcome, cells, explain_empty
+from conformance.coverage import (
+    Empty,
+    ItemResult,
+    Outcome,
+    cells,
+    excluded_note,
+    explain_empty,
+    route_gaps,
+)
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig
@@ -99,6 +107,7 @@ class RunRecord:
 
     empty: dict[tuple[str, str], tuple[str, Empty]] = field(default_factory=dict)  # (rule, api)
     items: dict[str, ItemResult] = field(default_factory=dict)  # nodeid -> result
+    notes: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (gap, excluded)
 
 
 LOADED = pytest.StashKey[Loaded]()
@@ -162,9 +171,13 @@ def _record_empty(metafunc: pytest.Metafunc, fixture: str, loaded: Loaded) -> No
     build = catalog.BUILDERS[fixture]
     for api in loaded.stage.apis:
         contract = loaded.contracts[api.name]
+        key = (metafunc.function.__name__, api.name)
         if not build(api, contract):
-            why = explain_empty(fixture, api, contract, build)
-            record.empty[(metafunc.function.__name__, api.name)] = (family, why)
+            record.empty[key] = (family, explain_empty(fixture, api, contract, build))
+            continue
+        notes = (route_gaps(fixture, api, contract, build), excluded_note(fixture, api, contract, build))
+        if any(notes):
+            record.notes[key] = notes
 
 
 def _module_family(module_name: str) -> str | None:
@@ -215,6 +228,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(
             pytest.mark.allure_label(rule.removeprefix("test_").replace("_", " "), label_type="story")
         )
+        # The report's tree: conformance > test_<family> > <rule> > its cases (the coverage page's names).
+        item.add_marker(pytest.mark.allure_label(rule.removeprefix("test_"), label_type="subSuite"))
         item.add_marker(
             pytest.mark.allure_label(SEVERITY.get(family, SEVERITY_DEFAULT), label_type="severity")
         )
@@ -284,7 +299,7 @@ class Recorder:
         items[report.nodeid] = dataclasses.replace(previous, outcome=outcome[0], reason=outcome[1])
 
     def cells(self) -> list[Any]:
-        return cells(self.record.empty, list(self.record.items.values()))
+        return cells(self.record.empty, list(self.record.items.values()), self.record.notes)
 
     def pytest_sessionfinish(self) -> None:
         if not self.path:
@@ -320,8 +335,8 @@ def loaded(pytestconfig: pytest.Config) -> Loaded:
 
 @pytest.fixture(scope="session")
 def live_stage(loaded: Loaded) -> Iterator[StageConfig]:
-    """The stage with real base URLs: the embedded emulator started once, or a reachable remote."""
-    if loaded.stage.embedded:
+    """The stage with real base URLs: the embedded emulator started once, or a reachable stage."""
+    if loaded.stage.needs_emulator:
         from fixtures.emulator.runner import start_emulator
 
         try:

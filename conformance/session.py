@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
-from conformance.credentials import ApiCredentials
+from conformance.credentials import ApiCredentials, Unavailable
 from conformance.expect import Check
 from conformance.plugin import LOADED, Loaded, _family
 from conformance.support import ApiUnderTest
+from fixtures.contract import identity_headers
+from fixtures.diagnosis import FAILURE_PROPERTY, Diagnosis
 from fixtures.http import Exchange, HttpClient
 from fixtures.redact import Redactor
 from fixtures.stage import StageConfig
@@ -38,16 +40,19 @@ class SuiteRedactor:
     """The stage's secrets plus those learnt during the run: an OAuth2 access token is fetched lazily,
     after the suite starts, and an opaque (non-JWT) one matches no pattern."""
 
-    def __init__(self, stage: StageConfig, creds: list[ApiCredentials]) -> None:
+    def __init__(
+        self, stage: StageConfig, creds: list[ApiCredentials], headers: tuple[str, ...] = ()
+    ) -> None:
         self._stage = stage
         self._creds = creds
+        self._headers = headers  # the contracts' identity-source headers: credentials by name
         self._known: tuple[str, ...] | None = None
-        self._redactor = Redactor()
+        self._redactor = Redactor(headers=headers)
 
     def current(self) -> Redactor:
         secrets = tuple(value for creds in self._creds for value in creds.secrets())
         if secrets != self._known:
-            self._redactor = Redactor.for_stage(self._stage, extra=secrets)
+            self._redactor = Redactor.for_stage(self._stage, extra=secrets, headers=self._headers)
             self._known = secrets
         return self._redactor
 
@@ -73,7 +78,8 @@ class Suite:
             creds = ApiCredentials(config, contract, stage.timeout_s)
             client = HttpClient(config.base_url, stage.timeout_s, on_exchange=self.log.add)
             self.apis[config.name] = ApiUnderTest(config, contract, client, creds, stage.embedded)
-        self.redactor = SuiteRedactor(stage, [api.creds for api in self.apis.values()])
+        headers = tuple(sorted({h for c in loaded.contracts.values() for h in identity_headers(c)}))
+        self.redactor = SuiteRedactor(stage, [api.creds for api in self.apis.values()], headers)
 
     def api(self, name: str) -> ApiUnderTest:
         return self.apis[name]
@@ -98,7 +104,37 @@ def suite(live_stage: StageConfig, loaded: Loaded, pytestconfig: pytest.Config) 
 def check(request: pytest.FixtureRequest, suite: Suite) -> Check:
     """Assertions for this test's rule, failing with a redacted diagnosis."""
     suite.log.reset()
-    return Check(request.node.name, _family(request.node) or "other", suite.redactor)
+
+    def record(diagnosis: Diagnosis) -> None:  # structured, for the reports (junit.xml <property>)
+        request.node.user_properties.append((FAILURE_PROPERTY, json.dumps(diagnosis.fields())))
+
+    return Check(request.node.name, _family(request.node) or "other", suite.redactor, record)
+
+
+class _Shown:
+    """A parameter value Allure shows as its text (it quotes a str, and shows other objects' repr)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Allure parameters as the case's short label ("portal GET /health"), not the record's repr."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or LOADED not in item.config.stash:
+        return
+    try:
+        import allure
+    except ImportError:
+        return
+    for name, value in callspec.params.items():
+        label = getattr(value, "id", None)
+        if isinstance(label, str):
+            allure.dynamic.parameter(name, _Shown(label))
 
 
 def api_of(suite: Suite, case: Any) -> ApiUnderTest:
@@ -182,3 +218,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if failed and report.longrepr is not None and not isinstance(report.longrepr, tuple):
         report.longrepr = state.redactor.text(str(report.longrepr))
     report.sections = [(title, state.redactor.text(text)) for title, text in report.sections]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[None]:
+    """A credential the stage file does not give, wherever a rule needs it (its positive control
+    included): the case is skipped with the reason, so the coverage shows it not exercised."""
+    try:
+        return (yield)
+    except Unavailable as exc:
+        pytest.skip(str(exc))

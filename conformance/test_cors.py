@@ -2,7 +2,8 @@
 (the gateway's 4xx, missing credentials, a denied identity, validation 400s, integration failures)
 carries the configured headers where API Gateway sends them.
 
-429 is left out: no cheap, bounded request provokes one on a real stage (the load scenarios do).
+429 is left out: no cheap, bounded request provokes one on a real stage, and the load scenarios
+send no Origin (CORS on 429 answers is not checked: README "Assumptions and limits").
 
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html
@@ -193,10 +194,14 @@ def _carries_cors(
     """The answer carries the expected CORS headers, where this stage may be held to them.
 
     A fact without a source (HTTP API CORS on the gateway's own answers: ASSUMPTION) is asserted on
-    the embedded stage only; on a real stage the rule then checks the answer class alone.
+    the embedded stage only; on a real stage the answer class was checked, and the headers are not
+    exercised: the skip shows in the coverage (not exercised, blocking until waived), never a pass.
     """
     if not may_assert(expected.confidence, api.embedded):
-        return
+        pytest.skip(
+            f"CORS headers on {what}: AWS documents no answer for this ({expected.confidence}), so they are "
+            "not asserted on a real stage; waive the rule for this API once checked by hand"
+        )
     for name, value in expected.headers:
         if exchange.header(name) != value:
             check.fail(exchange, f"{name}: {value} on {what} ({expected.confidence}: {expected.source})")

@@ -11,7 +11,7 @@ from conformance.catalog_records import ApiCase, ProbeCase, RouteCase
 from conformance.expect import Check
 from conformance.session import Suite, api_of
 from conformance.support import ApiUnderTest
-from fixtures.behaviour import REQUEST_ID_HEADERS, Kind, answer, asserted
+from fixtures.behaviour import LAMBDA_PROXY_METHOD, REQUEST_ID_HEADERS, Kind, answer, asserted
 from fixtures.contract import ResponseSpec, Route
 from fixtures.http import Exchange
 from fixtures.response_schema import CompiledSchema, ResponseKey, compile_responses
@@ -125,3 +125,33 @@ def test_integration_failure_answers_5xx(suite: Suite, check: Check, failure_pro
         missing = [h for h in REQUEST_ID_HEADERS[api.flavor] if not exchange.header(h)]
         if missing:
             check.fail(exchange, f"{status} with request-id header(s) {', '.join(missing)}", status)
+
+
+def test_lambda_proxy_integration_method_is_post(
+    suite: Suite, check: Check, lambda_proxy_route: RouteCase
+) -> None:
+    """A REST Lambda proxy integration is invoked with httpMethod POST: any other fails every call with
+    500 on AWS (SNAP: LocalStack's AWS-validated test_apigateway_lambda.snapshot.json
+    test_lambda_aws_proxy_integration_non_post_method). Reported from the contract before any request;
+    then the positive control shows the deployed integration answers.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    """
+    route = lambda_proxy_route.route
+    method = route.integration.http_method
+    if method is not None and method != LAMBDA_PROXY_METHOD:
+        pytest.fail(
+            f"[{check.family}] {check.rule}: the contract's Lambda proxy integration for {route.route_key} "
+            f"has httpMethod {method}; API Gateway invokes Lambda with {LAMBDA_PROXY_METHOD} only and "
+            f"answers 500 to every call (set the integration's httpMethod to {LAMBDA_PROXY_METHOD})",
+            pytrace=False,
+        )
+    api = api_of(suite, lambda_proxy_route)
+    exchange = api.control(route)
+    if not 200 <= exchange.status < 300:
+        check.fail(
+            exchange,
+            f'2xx for the positive control of {route.route_key}; a 500 "Internal server error" before the '
+            f"function runs is what API Gateway answers when the deployed Lambda proxy integration's "
+            f"httpMethod is not {LAMBDA_PROXY_METHOD}, whatever the contract says",
+            200,
+        )

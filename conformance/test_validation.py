@@ -6,8 +6,11 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-
 
 from __future__ import annotations
 
+import pytest
+
 from conformance.catalog_records import BodyCase, ParamCase, RouteCase
-from conformance.catalog_requests import gateway_validates
+from conformance.catalog_requests import gateway_validates, json_schema, route_valid_body
+from conformance.catalog_untyped import untyped_defect
 from conformance.expect import Check
 from conformance.session import Suite, api_of
 from conformance.support import ApiUnderTest
@@ -46,3 +49,24 @@ def test_missing_required_parameter_is_rejected(suite: Suite, check: Check, para
         check.rejected(api, exchange, Kind.BAD_REQUEST_PARAMETERS, message=message)
     else:
         check.status_in(exchange, (400,), f"the handler rejects a request without {parameter.name}")
+
+
+def test_body_without_content_type_is_validated(
+    suite: Suite, check: Check, untyped_body_route: RouteCase
+) -> None:
+    """A body sent without Content-Type is validated against the application/json model, not passed
+    on unvalidated (SNAP: LocalStack's AWS-validated test_apigateway_common.snapshot.json
+    TestApiGatewayCommon::test_api_gateway_request_validator_with_ref_models [failed-validation]).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html
+    """
+    api = api_of(suite, untyped_body_route)
+    route = untyped_body_route.route
+    valid = route_valid_body(api.config, route)
+    schema = json_schema(route)
+    if valid is None or schema is None:
+        pytest.skip(f"no example or sample body for {route.route_key} (samples.bodies)")
+    check.control(api, route)  # the valid body, with its Content-Type, is accepted
+    invalid = untyped_defect(schema, valid)
+    spec = api.valid_request(route).without_headers("Content-Type")
+    exchange = api.send(spec, body=invalid.body)
+    check.rejected(api, exchange, Kind.BAD_REQUEST_BODY)

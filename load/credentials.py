@@ -1,7 +1,9 @@
 """Turn credential labels into request headers (the only place load/ touches secrets).
 
-Labels come from load/routes.py; the resulting headers live only in the driver's memory (and in
-the master -> worker plan message), never in results, logs or reports.
+Labels come from load/routes.py; the resulting headers live only in the memory of the process that
+sends them: a distributed master sends its workers labels only, and each worker builds its own
+headers from its stage file and environment (load/session.py worker_headers). Never in results,
+logs or reports.
 """
 
 from __future__ import annotations

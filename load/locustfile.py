@@ -5,8 +5,10 @@ against the token-bucket model (load/verdict.py), writes out/<stage>/load/ and s
 0 pass (at least one scenario passed, the others passed or are not applicable), 1 fail, 3
 inconclusive or nothing passed, 2 configuration error (load/results.py exit_code). `--stage
 local` starts the embedded emulator. Distributed (`--processes N`, `--master`/`--worker`): the
-master plans, sends each worker its interleaved share of the schedule and one start epoch, merges
-their observations and judges once; workers never decide the exit code.
+master plans, sends each worker its interleaved share of the schedule (credential labels, never
+credentials: each worker reads its own stage file and environment) and one start epoch, merges
+their observations and judges once; workers never decide the exit code. The master listens on
+127.0.0.1 unless `--master-bind-host` and `--allow-remote-workers` say otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 import gevent
 from gevent.event import Event
@@ -27,9 +30,10 @@ if ROOT not in sys.path:  # locust puts only load/ on the path
     sys.path.insert(0, ROOT)
 
 from fixtures.errors import ConfigError  # noqa: E402
+from fixtures.time_limits import MAX_LOAD_PLAN_S  # noqa: E402
 from load.arrivals import ArrivalDriver, DriverConfig, shard  # noqa: E402
 from load.records import observation_from_row, observation_to_row, send_from_row, send_to_row  # noqa: E402
-from load.session import Session  # noqa: E402
+from load.session import Session, master_exposure, worker_headers  # noqa: E402
 
 
 @events.init_command_line_parser.add_listener
@@ -42,6 +46,12 @@ def _options(parser) -> None:  # type: ignore[no-untyped-def]
     )
     group.add_argument("--max-rps", type=float, default=2000.0, help="fastest planned send rate")
     group.add_argument(
+        "--max-plan-s",
+        type=float,
+        default=MAX_LOAD_PLAN_S,
+        help=f"longest plan accepted, first to last send (default {MAX_LOAD_PLAN_S:.0f}: the gate's limit)",
+    )
+    group.add_argument(
         "--max-in-flight", type=int, default=1000, help="cap on requests in flight per process"
     )
     group.add_argument(
@@ -50,6 +60,13 @@ def _options(parser) -> None:  # type: ignore[no-untyped-def]
     group.add_argument("--bench-rps", type=float, default=0.0, help="driver benchmark: rate against --host")
     group.add_argument("--bench-seconds", type=float, default=3.0, help="driver benchmark: duration")
     group.add_argument("--bench-out", default="", help="driver benchmark: JSON figures file")
+    group.add_argument(
+        "--allow-remote-workers",
+        action="store_true",
+        help="let the master listen off loopback (--master-bind-host); prints a warning",
+    )
+    # The master listens on loopback unless told otherwise (Locust's own default is every interface).
+    parser.set_defaults(master_bind_host="127.0.0.1")
     group.add_argument(
         "--progress-file",
         default="",
@@ -67,6 +84,7 @@ class Controller:
         self.claimed = False
         self.session: Session | None = None
         self.rows: dict[int, list] = {}
+        self.failed: dict[int, str] = {}  # workers that could not build their own headers
         self.shards = 1
         self.finished = False
         self.deadline: float | None = None
@@ -84,8 +102,9 @@ class Controller:
         if session is None or self.plan_ready.is_set() and not isinstance(self.env.runner, MasterRunner):
             return
         runner = self.env.runner
-        base = {"headers": session.headers, "cap": session.max_in_flight, "timeout": session.timeout_s}
-        if isinstance(runner, MasterRunner):
+        base: dict[str, Any] = {"cap": session.max_in_flight, "timeout": session.timeout_s}
+        if isinstance(runner, MasterRunner):  # labels only: each worker builds its own headers
+            base["stage"] = session.worker_stage
             clients = sorted(runner.clients.keys())
             self.shards = max(1, len(clients))
             epoch = time.time() + 3.0
@@ -102,6 +121,7 @@ class Controller:
         session.epoch = time.time() + 1.0
         self.plan = {
             **base,
+            "headers": session.headers,  # this process's own: nothing leaves it
             "epoch": session.epoch,
             "worker": 0,
             "sends": [send_to_row(s) for s in session.run.sends],
@@ -121,14 +141,26 @@ class Controller:
             self.session.progress(record)
 
     def on_plan(self, msg, **_kw) -> None:  # type: ignore[no-untyped-def]
-        self.plan = msg.data
+        """Worker: the master's schedule (labels only); the headers come from this worker's own stage
+        file and environment."""
+        plan = dict(msg.data)
+        labels = {(s.api, s.credential) for s in map(send_from_row, plan["sends"])}
+        try:
+            plan["headers"] = worker_headers(plan["stage"], labels)
+        except ConfigError as exc:
+            print(f"stagegate: worker {plan['worker']}: configuration error: {exc}", file=sys.stderr)
+            plan.update(headers={}, sends=[], error=str(exc))
+        self.plan = plan
         self.plan_ready.set()
 
     def on_obs(self, msg, **_kw) -> None:  # type: ignore[no-untyped-def]
-        self.collect(int(msg.data["worker"]), msg.data["rows"])
+        self.collect(int(msg.data["worker"]), msg.data["rows"], str(msg.data.get("error") or ""))
 
-    def collect(self, worker: int, rows: list) -> None:
+    def collect(self, worker: int, rows: list, error: str = "") -> None:
         self.rows[worker] = rows
+        if error:
+            self.failed[worker] = error
+            print(f"stagegate: worker {worker} sent nothing: {error}", file=sys.stderr, flush=True)
         self.last_answer = time.time()
         if len(self.rows) >= self.shards:
             self.finish()
@@ -140,7 +172,8 @@ class Controller:
         if self.follower is not None:
             self.follower.kill(block=False)
         merged = [observation_from_row(r) for rows in self.rows.values() for r in rows]
-        self.session.judge_and_write(merged, missing_workers=self.shards - len(self.rows))
+        missing = self.shards - len(self.rows) + len(self.failed)
+        self.session.judge_and_write(merged, missing_workers=missing)
 
     def cleanup(self) -> None:
         if self.session is not None:
@@ -171,7 +204,8 @@ class StagegateUser(FastHttpUser):
         rows = [observation_to_row(o) for o in observations]
         runner = self.environment.runner
         if isinstance(runner, WorkerRunner):
-            runner.send_message("stagegate_obs", {"worker": plan["worker"], "rows": rows})
+            answer = {"worker": plan["worker"], "rows": rows, "error": plan.get("error", "")}
+            runner.send_message("stagegate_obs", answer)
         else:
             ctl.collect(0, rows)
 
@@ -200,6 +234,13 @@ def _init(environment, **_kw) -> None:  # type: ignore[no-untyped-def]
     if isinstance(runner, WorkerRunner):
         runner.register_message("stagegate_plan", ctl.on_plan)
         return
+    if isinstance(runner, MasterRunner):
+        problem, warning = master_exposure(options.master_bind_host, options.allow_remote_workers)
+        if problem:
+            print(f"stagegate: configuration error: {problem}", file=sys.stderr, flush=True)
+            os._exit(2)  # before any worker is sent anything
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
     try:
         ctl.prepare()
     except ConfigError as exc:

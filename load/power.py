@@ -28,12 +28,12 @@ from load.bucket import Event, replay
 
 @dataclass(frozen=True)
 class Power:
-    """How far a stage that enforces nothing lands from the pass band, for one judged group."""
+    """How far a stage that ignores the group's own limit lands from the pass band, for one group."""
 
     group: str
     requests: int  # planned requests of the group
     model_accepted: int  # the configured limits replayed at the planned times
-    unenforced_accepted: int  # a stage that enforces nothing accepts every request
+    unenforced_accepted: int  # accepted with the group's own limit ignored (the others in force)
     tolerance: float  # the verdict's band half-width: max(accepted_abs, accepted_rel * requests)
     default_requests: int = 0  # the group's requests in the default plan, before any enlarging
 
@@ -81,13 +81,21 @@ def assess(
     """The weakest judged group's power for planned (group, event) sends; None when no group is
     judged for enforcement (every group must not be throttled)."""
     pairs = list(sends)
-    outcomes = replay([e for _, e in pairs], limits, quotas)
+    events = [e for _, e in pairs]
+    outcomes = replay(events, limits, quotas)
     exempt = set(no_throttle)
     weakest: Power | None = None
     for group in sorted({g for g, _ in pairs} - exempt):
         picked = [o for (g, _), o in zip(pairs, outcomes, strict=True) if g == group]
         accepted = sum(1 for o in picked if o == "accepted")
-        p = Power(group, len(picked), accepted, len(picked), band_tolerance(tolerance, len(picked)))
+        # "Not enforced" means this group's own limit ignored (its first bucket, its quota), the
+        # others still in force: where another limit binds first, the plan cannot tell them apart.
+        first = next(e for g, e in pairs if g == group)
+        own_limits = {k: v for k, v in limits.items() if not first.buckets or k != first.buckets[0]}
+        own_quotas = {k: v for k, v in quotas.items() if k != first.quota}
+        unenforced = replay(events, own_limits, own_quotas)
+        free = sum(1 for (g, _), o in zip(pairs, unenforced, strict=True) if g == group and o == "accepted")
+        p = Power(group, len(picked), accepted, free, band_tolerance(tolerance, len(picked)))
         if weakest is None or p.margin - p.tolerance < weakest.margin - weakest.tolerance:
             weakest = p
     return weakest

@@ -12,6 +12,7 @@ from load.scenarios import Scenario
 from load.verdict import Judgement
 
 SCHEMA_VERSION = 1
+RUN_FILE = "run.json"  # what the run was asked to cover: {"selection": [...], "scenarios": [ids]}
 MODEL = "token bucket per route/method (stage default per route), per usage-plan key; quota per key"
 LOCUST_CSV = {
     "stats_csv": "_stats.csv",
@@ -57,6 +58,8 @@ def scenario_result(
         },
         "groups": groups,
         "series": {k: list(v) for k, v in judgement.series.items()},
+        "checks": [dict(c) for c in judgement.checks],  # the comparisons that failed, with their numbers
+        "chart": dict(judgement.chart),  # load/verdict.py chart_series(): burst, rate or quota
         "start_s": round(scenario.start, 3),
         "duration_s": round(scenario.end - scenario.start, 3),
         "consumes_quota": scenario.consumes_quota,
@@ -161,8 +164,11 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def write_results(out_dir: str, stage: str, results: Sequence[dict[str, Any]]) -> str:
-    """Write <out_dir>/<stage>/load/<api>.<scenario>.json and summary.json; return the folder."""
+def write_results(
+    out_dir: str, stage: str, results: Sequence[dict[str, Any]], selection: Sequence[str] = ()
+) -> str:
+    """Write <out_dir>/<stage>/load/<api>.<scenario>.json, summary.json and run.json (the scenario
+    selection the run used: a narrowed run must not read as the whole); return the folder."""
     folder = os.path.join(out_dir, stage, "load")
     os.makedirs(folder, exist_ok=True)
     for name in os.listdir(folder):  # results of an earlier run must not mix with this one
@@ -171,6 +177,8 @@ def write_results(out_dir: str, stage: str, results: Sequence[dict[str, Any]]) -
     for result in results:
         _dump(os.path.join(folder, f"{result['id']}.json"), result)
     _dump(os.path.join(folder, "summary.json"), list(results))
+    run = {"selection": list(selection), "scenarios": [r["id"] for r in results]}
+    _dump(os.path.join(folder, RUN_FILE), run)
     return folder
 
 
@@ -216,5 +224,11 @@ def verdict_line(result: Mapping[str, Any]) -> str:
     power = result.get("power")
     if power:
         head += f", power margin {power['margin']:g} (needs {power['required_margin']:g})"
+    failed = [
+        f"{c['comparison']} ({c['group']}): {c['observed']} vs {c['expected']}"
+        for c in result.get("checks") or ()
+    ]
+    if failed:  # which comparison failed, with its numbers, on the verdict line itself
+        head += " | failed: " + "; ".join(failed)
     reasons = result["reasons"]
     return head + ("" if not reasons else "\n             - " + "\n             - ".join(reasons))

@@ -106,7 +106,7 @@ def stage_limit(api: ApiConfig) -> Limit | None:
     the stage file asks for it to be tested, else None (not modelled, not tested)."""
     if api.throttle.stage is not None:
         return api.throttle.stage
-    return ACCOUNT_DEFAULT if api.throttle.account_default else None
+    return api.throttle.account if api.throttle.account_default else None
 
 
 def route_bucket(api: ApiConfig, route_key: str) -> tuple[str, Limit | None]:
@@ -235,8 +235,8 @@ def _stage_scenarios(api: ApiConfig, contract: Contract, pool: list[Target], b: 
     if lim is None:
         why = (
             f"no stage default in [apis.{api.name}.throttle]: the API relies on the account default "
-            f"({ACCOUNT_DEFAULT.rate:,.0f} rps / {ACCOUNT_DEFAULT.burst:,} burst), tested only with "
-            "account_default = true"
+            f"({api.throttle.account.rate:,.0f} rps / {api.throttle.account.burst:,} burst), tested only "
+            "with account_default = true"
         )
         return [_not_applicable(api.name, n, "stage default limits", why) for n in names]
     if not pool:
@@ -321,7 +321,7 @@ def _per_route(api: ApiConfig, contract: Contract, pool: list[Target], b: Bounds
     declared = api.throttle.stage
     # The other routes' own limit: the stage default, else the account default (which the API
     # relies on; far above what is sent here, so the model needs no declared value to hold).
-    other_limit = stage_limit(api) or ACCOUNT_DEFAULT
+    other_limit = stage_limit(api) or api.throttle.account
     # Each other route under its own burst, together over one: a stage-wide bucket shows. Under the
     # account default a modest stream still shows an override leaking to the whole stage.
     share = math.ceil(0.75 * declared.burst) if declared is not None else max(20, 2 * lim.burst)

@@ -34,7 +34,7 @@ from load.results import (
     write_results,
 )
 from load.scenarios import Bounds, Run, Scenario
-from load.timeline import guard, plan_stage
+from load.timeline import check_length, guard, keys_of, plan_stage
 from load.verdict import judge, spent_quota
 
 
@@ -46,6 +46,44 @@ def _loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # "*", a name, an interface address: reachable from elsewhere
+
+
+def master_exposure(bind_host: str, allowed: bool) -> tuple[str, str]:
+    """(error, warning) for a master listening on `bind_host`: off loopback only when allowed.
+
+    Any host that reaches the master's port can join as a worker and receive the schedule (URLs
+    and credential labels; the credentials themselves never leave a process: each worker reads its
+    own stage file and environment)."""
+    if _loopback_host(bind_host):
+        return "", ""
+    shown = "all interfaces" if bind_host in ("*", "", "0.0.0.0", "::") else bind_host
+    if not allowed:
+        return (
+            f"the master would listen on {shown} (--master-bind-host {bind_host}): workers on other hosts "
+            "need --allow-remote-workers, and only on a network you trust",
+            "",
+        )
+    return "", (
+        f"stagegate: WARNING: the master listens on {shown} (--allow-remote-workers): any host that "
+        "reaches its port can join as a worker and receive the schedule (URLs, credential labels)"
+    )
+
+
+def worker_headers(stage_file: str, rows_labels: set[tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """A worker's own request headers for the labels of its share: from the stage file and this
+    process's environment, never from the master (which sends labels only). ConfigError if unusable."""
+    stage = load_stage(stage_file)
+    contracts = load_contracts(stage, only_load_allowed=True)
+    return header_table(stage, contracts, rows_labels)
 
 
 def bench_run(host: str, rps: float, seconds: float) -> Run:
@@ -104,6 +142,8 @@ class Session:
     epoch: float = 0.0
     exit_code: int | None = None
     progress_file: str = ""  # --progress-file: where the gate follows the run ("" = nowhere)
+    worker_stage: str = ""  # the stage file workers load (the embedded stage: this run's own copy)
+    selection: tuple[str, ...] = ()  # --scenario filters: the gate treats a narrowed run as partial
 
     @classmethod
     def open(cls, options: Any, host: str | None) -> Session:
@@ -118,8 +158,8 @@ class Session:
             raise ConfigError(
                 stage.path, "apis.*.load_allowed", "load is not allowed on any API of this stage"
             )
-        emulator = None
-        if stage.embedded and any("{port}" in api.base_url for api in stage.apis):
+        emulator, worker_stage = None, options.stage
+        if stage.needs_emulator:
             from fixtures.emulator.faults import known_faults
             from fixtures.emulator.runner import start_emulator
 
@@ -131,12 +171,13 @@ class Session:
             copy = private_stage_copy(stage, folder)
             log = os.path.join(folder, "emulator.log")
             emulator = start_emulator(copy, faults=tuple(options.emulator_fault), log_path=log)
-            stage = emulator.stage
+            stage, worker_stage = emulator.stage, copy
         elif options.emulator_fault:
             raise ConfigError(stage.path, "--emulator-fault", "faults apply only to the embedded emulator")
         try:
             contracts = load_contracts(stage, only_load_allowed=True)
             run = plan_stage(stage, contracts, Bounds(max_rps=options.max_rps), options.scenario)
+            check_length(run, options.max_plan_s, stage.path)
             guard(stage, run)
             labels = {(s.api, s.credential) for s in run.sends}
             headers = header_table(stage, contracts, labels)
@@ -146,12 +187,13 @@ class Session:
             raise
         session = cls(
             run, headers, stage, options.out_dir, options.max_in_flight, stage.timeout_s, "", files, emulator,
-            progress_file=options.progress_file,
+            progress_file=options.progress_file, worker_stage=worker_stage, selection=tuple(options.scenario),
         )  # fmt: skip
         session.progress(progress_record("starting", total=sum(sc.runs for sc in run.scenarios)))
-        for sc in run.scenarios:
+        for sc in run.scenarios:  # named before anything is sent: these keys' quota may be used up
             if sc.consumes_quota and sc.runs:
-                print(f"stagegate: {sc.id} consumes quota of the stage's test keys: {sc.rule}", flush=True)
+                keys = ", ".join(keys_of(run, sc.id)) or "none"
+                print(f"stagegate: {sc.id} consumes quota of test key(s) {keys}: {sc.rule}", flush=True)
         return session
 
     def progress(self, record: dict[str, Any]) -> None:
@@ -180,7 +222,7 @@ class Session:
                 why = f"{missing_workers} worker(s) did not report"
                 j = replace(j, status="inconclusive", reasons=(why, *j.reasons))
             results.append(scenario_result(sc, j, self.stage.name, self.locust_files))
-        folder = write_results(self.out_dir, self.stage.name, results)
+        folder = write_results(self.out_dir, self.stage.name, results, self.selection)
         for sc in self.run.scenarios:
             rows = [_row(s, by_index.get(s.index), self.epoch) for s in self.run.sends if s.scenario == sc.id]
             write_observations(folder, sc.id, rows)

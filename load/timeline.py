@@ -8,6 +8,7 @@ from dataclasses import replace
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig
+from fixtures.time_limits import LOAD_LIMIT_S
 from load.records import Send
 from load.scenarios import NAMES, Bounds, Phase, Run, Scenario, plan_api
 
@@ -85,9 +86,28 @@ def select(
     return [(sc, ph) for sc, ph in planned if sc.name in wanted or sc.id in wanted]
 
 
+def check_length(run: Run, limit_s: float, stage_file: str) -> None:
+    """ConfigError when the whole plan lasts longer than a run may (fixtures/time_limits.py)."""
+    if run.duration > limit_s:
+        starts = ", ".join(f"{sc.id} at {sc.start:,.0f} s" for sc in run.scenarios if sc.runs)
+        raise ConfigError(
+            stage_file,
+            "load plan",
+            f"lasts {run.duration:,.0f} s, longer than the {limit_s:,.0f} s a load run may plan within the "
+            f"gate's {LOAD_LIMIT_S:,.0f} s limit (each scenario waits for its buckets to refill, burst / "
+            f"rate; starts: {starts or 'none'})",
+        )
+
+
+def keys_of(run: Run, scenario_id: str) -> tuple[str, ...]:
+    """The API keys (by name) a scenario's sends carry: whose quota it may use up."""
+    labels = {s.credential for s in run.sends if s.scenario == scenario_id}
+    return tuple(sorted({p[4:] for label in labels for p in label.split("+") if p.startswith("key:")}))
+
+
 def guard(stage: StageConfig, run: Run) -> None:
     """Load only where the stage allows it, only to the stage file's base URLs, never to a route
-    the stage file excludes."""
+    the stage file excludes, and only with keys marked `test_key = true` (load spends their quota)."""
     apis = {sc.api for sc in run.scenarios}
     for name in sorted(apis):
         api = stage.api(name)
@@ -105,3 +125,9 @@ def guard(stage: StageConfig, run: Run) -> None:
             raise ConfigError(
                 stage.path, send.scenario, f"a planned request goes to excluded {send.route_key}"
             )
+    for sc in run.scenarios:
+        marked = {k.name for p in stage.api(sc.api).usage_plans for k in p.keys if k.test_key and k.enabled}
+        for name in keys_of(run, sc.id):
+            if name not in marked:
+                problem = f"would spend the quota of key {name}, not an enabled key with test_key = true"
+                raise ConfigError(stage.path, sc.id, problem)

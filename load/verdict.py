@@ -69,6 +69,8 @@ class Judgement:
     late_share: float
     statuses: Mapping[str, int]
     series: Mapping[str, list[int]] = field(default_factory=dict)  # per second from scenario start
+    checks: tuple[Mapping[str, object], ...] = ()  # each failed comparison, with its numbers
+    chart: Mapping[str, object] = field(default_factory=dict)  # chart_series(): at the behaviour's scale
 
 
 def _observed(obs: Observation) -> Outcome | None:
@@ -116,6 +118,7 @@ def judge(
     inconclusive: list[str] = []  # the model comparison is meaningless: never pass, never fail
     shortfall: list[str] = []  # the scenario's intent was not met: never pass, but a fail stands
     reasons: list[str] = []  # failures
+    checks: list[dict[str, object]] = []  # the comparison behind each failure, with its numbers
     if offered == 0 or statuses.get("0", 0) > sent / 2:
         inconclusive.append(f"stage unreachable: {statuses.get('0', 0)} of {sent} requests got no response")
     elif sent == 0:  # a handful of sends, all dropped: below the dropped-share floor, still nothing seen
@@ -171,6 +174,8 @@ def judge(
         if not count_ok:
             band = f"{exp_early}" if lo == hi else f"{exp_early} ({lo}-{hi})"
             reasons.append(f"{name}: {acc} of {len(idx)} accepted, model expects {band} +/- {tol:.0f}")
+            checks.append(_check(name, "accepted vs model", acc, f"{band} +/- {tol:.0f}", model=exp_early,
+                                 band=[lo, hi], tolerance=round(tol, 1), requests=len(idx)))  # fmt: skip
         # Lateness counts only where it could change the outcome: the model at the planned times
         # against the model at the actual send times. The scenario keeps its power while the sends
         # as made still draw at least half the planned rejections (a gateway without that limit
@@ -192,6 +197,9 @@ def judge(
         if name in scenario.no_throttle:
             if thr + quo > len(idx) - lo + allowance:
                 reasons.append(f"{name}: {thr + quo} answered 429 where none may be (throttles too early)")
+                checks.append(
+                    _check(name, "429 where none may be", thr + quo, 0, allowance=len(idx) - lo + allowance)
+                )
             if exp_early < len(idx):
                 shortfall.append(
                     f"{name}: the sends as made exceed the limit in the model "
@@ -211,15 +219,24 @@ def judge(
                 )
             if abs(acc - left) > slack:
                 reasons.append(f"{name}: {acc} accepted, the quota is exactly {left}{earlier}")
+                checks.append(
+                    _check(name, "accepted vs quota", acc, left, tolerance=slack, used_earlier=spent)
+                )
             # Whatever the tolerance: requests past the quota must meet 'Limit Exceeded'.
             if exp_quota and not quo:
                 reasons.append(
                     f"{name}: no 429 'Limit Exceeded' although {len(idx)} requests went out against a quota "
                     f"of {left}{earlier}: the quota is not enforced"
                 )
+                checks.append(
+                    _check(name, "'Limit Exceeded' after the quota", 0, exp_quota, requests=len(idx))
+                )
             if thr:
                 reasons.append(
                     f"{name}: {thr} quota rejections answered 'Too Many Requests', not 'Limit Exceeded'"
+                )
+                checks.append(
+                    _check(name, "429 body", f"{thr} 'Too Many Requests'", "'Limit Exceeded'", count=thr)
                 )
         elif quo > exp_quota and not scenario.quota_exact:
             if counter is not None:  # a throttle scenario spending a plan's quota: it ran out
@@ -231,9 +248,18 @@ def judge(
                 reasons.append(
                     f"{name}: {quo} throttle rejections answered 'Limit Exceeded', not 'Too Many Requests'"
                 )
+                checks.append(
+                    _check(name, "429 body", f"{quo} 'Limit Exceeded'", "'Too Many Requests'", count=quo)
+                )
         if name in scenario.fit_rate and binding is not None:
             failure, short = _judge_fit(name, f.rate, fm, binding.rate, tolerance.rate_rel, count_ok)
             reasons += [failure] if failure else []
+            if failure:
+                checks.append(
+                    _check(
+                        name, "fitted rate", f.rate, binding.rate, tolerance=tolerance.rate_rel, model=fm.rate
+                    )
+                )
             shortfall += [short] if short else []
 
     # The model replays the ACTUAL send times, so a disagreement is evidence even when the driver
@@ -251,7 +277,15 @@ def judge(
     return Judgement(
         scenario.id, status, tuple(inconclusive + reasons + shortfall), tuple(groups), offered, sent,
         dropped, late, late_share, statuses, series(scenario, sends, obs, early, usable, epoch),
+        tuple(checks), chart_series(scenario, groups, usable, early, epoch, used),
     )  # fmt: skip
+
+
+def _check(
+    group: str, comparison: str, observed: object, expected: object, **numbers: object
+) -> dict[str, object]:
+    """One failed comparison: which, on which group, what was observed and expected, and its numbers."""
+    return {"group": group, "comparison": comparison, "observed": observed, "expected": expected, **numbers}
 
 
 def spent_quota(sends: Sequence[Send], observations: Mapping[int, Observation]) -> dict[str, int]:
@@ -321,3 +355,80 @@ def series(
         if outcome == "accepted":
             out["model_accepted"][slot(o.sent or 0.0)] += 1
     return out
+
+
+CHART_RATE_BIN_S = 0.1  # rate scenarios: sent, accepted, 429 and the model per 100 ms
+CHART_BURST_MAX_BIN_S = 0.01  # a burst: bins of at most 10 ms (1 ms for a burst sent within 0.15 s)
+CHART_MAX_BINS = 3000
+
+
+def chart_series(
+    scenario: Scenario,
+    groups: Sequence[Group],
+    usable: Sequence[tuple[Send, Observation]],
+    model: Sequence[Outcome],
+    epoch: float,
+    used: Mapping[str, int],
+) -> dict[str, object]:
+    """What a person reads the scenario by, at the scale of its behaviour (reports/charts.py draws it).
+
+    quota: per key group, accepted, 'Limit Exceeded', 'Too Many Requests' and the model's accepted,
+    with the quota left for the key; burst (no rate judged, no group that must pass unthrottled):
+    the primary group's sends, acceptances, 429s and the model's acceptances per bin of at most
+    10 ms by send time, with the bucket size (drawn cumulative); rate: the same per 100 ms bin, with
+    the configured rate. Bins count from the group's first send; only sends whose answer the model
+    judges (accepted or 429) count, as in the verdict.
+    """
+    if not groups:
+        return {}
+    if scenario.quota_exact:
+        return {"kind": "quota", "groups": [_quota_group(g, usable, scenario.quotas, used) for g in groups]}
+    names = {g.name for g in groups}
+    primary = scenario.primary if scenario.primary in names else groups[0].name
+    mine = [(o, m) for (s, o), m in zip(usable, model, strict=True) if s.group == primary]
+    if not mine:
+        return {}
+    times = [o.sent or 0.0 for o, _ in mine]
+    t0, span = min(times), max(times) - min(times)
+    kind = "rate" if (scenario.fit_rate or scenario.no_throttle) else "burst"
+    bin_s = CHART_RATE_BIN_S
+    if kind == "burst":
+        bin_s = min(CHART_BURST_MAX_BIN_S, max(0.001, round(span / 150, 3)))
+    n = min(CHART_MAX_BINS, int(span / bin_s) + 1)
+    out = {k: [0] * n for k in ("sent", "accepted", "throttled", "quota_rejected", "model_accepted")}
+    for (o, m), t in zip(mine, times, strict=True):
+        i = min(n - 1, int((t - t0) / bin_s))
+        out["sent"][i] += 1
+        seen = {"accepted": "accepted", "throttled": "throttled", "quota": "quota_rejected"}.get(
+            _observed(o) or ""
+        )
+        if seen:
+            out[seen][i] += 1
+        if m == "accepted":
+            out["model_accepted"][i] += 1
+    group = next(g for g in groups if g.name == primary)
+    return {
+        "kind": kind,
+        "group": primary,
+        "bin_s": bin_s,
+        "start_s": round(t0 - epoch - scenario.start, 4),  # first send, from the scenario's planned start
+        "rate": group.configured_rate,
+        "burst": group.configured_burst,
+        **out,
+    }
+
+
+def _quota_group(
+    g: Group, usable: Sequence[tuple[Send, Observation]], quotas: Mapping[str, int], used: Mapping[str, int]
+) -> dict[str, object]:
+    counter = next((s.quota for s, _ in usable if s.group == g.name and s.quota in quotas), None)
+    left = None if counter is None else max(0, quotas[counter] - used.get(counter, 0))
+    return {
+        "name": g.name,
+        "sent": g.sent,
+        "accepted": g.accepted,
+        "limit_exceeded": g.quota_rejected,
+        "too_many_requests": g.throttled,
+        "model_accepted": g.expected_accepted,
+        "quota": left,
+    }

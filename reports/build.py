@@ -12,29 +12,34 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reports.allure_load import AllureWriter, gate_result, scenario_result
+from reports.allure_load import AllureWriter, conformance_refs, coverage_result, gate_result, scenario_result
+from reports.allure_tidy import tidy_fixtures
 from reports.conformance_results import read_conformance
 from reports.coverage import FILE as COVERAGE_FILE
 from reports.coverage import counts, load_cells, read_conformance_coverage
 from reports.gate import (
+    DRIFT_RULE,
+    DRIFT_UNCHECKED_RULE,
     POLICY,
     Decision,
     GateInputs,
     Part,
+    Reason,
     apply_waivers,
     config_errors,
     evaluate,
     scope_gaps,
     stale_waivers,
 )
+from reports.history import HISTORY_FILE, annotate, read_history
 from reports.html import HtmlOutcome, render
 from reports.load_results import read_load
-from reports.redaction import make_redactor, redact_tree, sweep
+from reports.redaction import make_redactor, redact_tree, sensitive_headers_of_stage, sweep
 from reports.summary import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,9 +63,13 @@ class RunInfo:
     started: float = 0.0  # epoch seconds
     seconds: Mapping[str, float] = field(default_factory=dict)  # per part
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    sensitive_headers: tuple[str, ...] = ()  # credential headers of the contracts' authorizers
     finished: float = 0.0  # epoch seconds; 0: now (a rebuild keeps the run's own end)
     gate_scope: str = "full"  # what the stage file declares a promotion run must cover
     waivers: Mapping[str, str] = field(default_factory=dict)  # the stage's [waivers]: key -> reason
+    without_load: tuple[str, ...] = ()  # APIs of the stage whose load_allowed = false
+    drift: tuple[str, ...] = ()  # differences stagegate drift found before load (load was skipped)
+    drift_error: str = ""  # drift_check = true but the check could not run (load was skipped)
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,8 @@ def gate_document(info: RunInfo, inputs: GateInputs, decision: Decision, finishe
         "partial": decision.partial,
         "exit_code": decision.exit_code,
         "gate_scope": info.gate_scope,
-        "reasons": [asdict(r) for r in decision.reasons],
+        "without_load": list(info.without_load),
+        "reasons": [_reason_record(r) for r in decision.reasons],
         "notes": [
             *decision.notes,
             *(f"waiver {k!r} waives nothing here" for k in stale_waivers(inputs.coverage, info.waivers)),
@@ -164,6 +174,15 @@ def gate_document(info: RunInfo, inputs: GateInputs, decision: Decision, finishe
     }
 
 
+def _reason_record(reason: Reason) -> dict[str, Any]:
+    """rule, outcome, message, and the structured detail when the reason has one (grouped failures:
+    received, expected, likely cause; load: the failed comparisons)."""
+    record = asdict(reason)
+    if not record.get("detail"):
+        record.pop("detail", None)
+    return record
+
+
 def _seconds(info: RunInfo, finished: float) -> dict[str, float]:
     """Seconds per part, then the total: a rebuild passes the run's own total (recomputing it from the
     whole-second stamps in gate.json could move it by up to a second)."""
@@ -177,7 +196,7 @@ def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = T
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir = out_dir / "allure-results"
     results_dir.mkdir(exist_ok=True)
-    redactor = make_redactor(info.secrets)
+    redactor = make_redactor(info.secrets, info.sensitive_headers)
     conformance_part, conformance = info.conformance_part, None
     if conformance_part.state in ("ran", "aborted"):
         try:
@@ -185,16 +204,20 @@ def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = T
         except ValueError as exc:  # a truncated junit.xml (killed run): the part did not finish
             conformance_part = Part("aborted", str(exc))
     load = read_load(out_dir / "load", info.load_exit) if info.load_part.state in ("ran", "aborted") else None
-    coverage = read_conformance_coverage(out_dir / COVERAGE_FILE, info.smoke)
+    recorded = read_conformance_coverage(out_dir / COVERAGE_FILE, info.smoke)
     cells = apply_waivers(
-        (coverage.cells if coverage else ()) + load_cells(load.scenarios if load else ()), info.waivers
+        (recorded.cells if recorded else ()) + load_cells(load.scenarios if load else ()), info.waivers
     )
     narrowed = scope_gaps(
         info.gate_scope, info.smoke, info.load_part.state == "skipped_by_request",
-        coverage.unselected if coverage else 0,
+        recorded.unselected if recorded else 0, info.without_load,
+        ", ".join(load.selection) if load else "",
     )  # fmt: skip
-    if conformance is not None and coverage is None:
-        narrowed += ("the conformance part left no coverage record: what ran cannot be checked",)
+    if info.unreachable:  # nothing ran: stage.unreachable says why, the scope is moot
+        narrowed = ()
+    unverified: tuple[str, ...] = ()
+    if conformance is not None and recorded is None:
+        unverified = ("the conformance part left no coverage record (coverage.json): what ran is unchecked",)
     inputs = GateInputs(
         conformance_part=conformance_part,
         load_part=info.load_part,
@@ -204,25 +227,35 @@ def build(info: RunInfo, out_dir: Path, root: Path = ROOT, render_html: bool = T
         config_errors=config_errors(info.conformance_exit, info.load_exit),
         coverage=cells,
         narrowed=narrowed,
+        unverified=unverified,
+        drift=info.drift,
+        drift_error=info.drift_error,
     )
     decision = evaluate(inputs)
     now_ms = int(time.time() * 1000)
     start_ms = int((info.started or time.time()) * 1000)
     document = gate_document(info, inputs, decision, info.finished or time.time())
+    annotate(document, read_history(out_dir / HISTORY_FILE, start_ms))  # each reason's earlier runs
     gate = redact_tree(document, redactor)
     remove_own_results(results_dir)
+    tidy_fixtures(results_dir)  # fixture plumbing out of the conformance results
     writer = AllureWriter(results_dir, redactor)
     scenarios = inputs.load.scenarios if inputs.load else ()
-    for s in scenarios:
-        scenario_result(writer, s, info.stage, start_ms, now_ms)
-    gate_result(writer, gate, scenarios, start_ms, now_ms)
+    load_refs = {s.key: scenario_result(writer, s, info.stage, start_ms, now_ms) for s in scenarios}
+    refs = conformance_refs(results_dir)
+    coverage_page = coverage_result(writer, gate, refs, load_refs, start_ms, now_ms)
+    gate_result(writer, gate, scenarios, start_ms, now_ms, load_refs, coverage_page)
     sweep(out_dir, redactor)  # pytest's and Locust's files too, before they reach the HTML
     html = HtmlOutcome(None, "HTML report not rendered (--no-html)")
     if render_html:
         name = f"stagegate {info.stage}: {decision.verdict.upper()}"
-        html = render(results_dir, out_dir / "report.html", name, root, info.stage)
+        # A rebuild of an earlier run (info.finished set) reads the history but does not add to it.
+        history = out_dir / HISTORY_FILE
+        html = render(
+            results_dir, out_dir / "report.html", name, root, info.stage, history, not info.finished
+        )
     shown = html.path.relative_to(root) if html.path and html.path.is_relative_to(root) else html.path
-    gate["report"] = {"html": str(shown) if shown else None, "note": html.note}
+    gate["report"] = {"html": str(shown) if shown else None, "note": html.note, "missed": list(html.missed)}
     gate_json = out_dir / "gate.json"
     gate_json.write_text(redactor.text(json.dumps(gate, indent=2)) + "\n", encoding="utf-8")
     (out_dir / "summary.md").write_text(redactor.text(markdown(gate)), encoding="utf-8")
@@ -261,7 +294,12 @@ def info_from_previous(gate: Mapping[str, Any], secrets: tuple[str, ...]) -> Run
         secrets=secrets,
         finished=finished,
         gate_scope=str(gate.get("gate_scope") or "full"),
+        without_load=tuple(str(a) for a in gate.get("without_load") or ()),
         waivers={str(k): str(v) for k, v in (gate.get("waivers") or {}).items()},
+        drift=tuple(r["message"] for r in gate.get("reasons", ()) if r["rule"] == DRIFT_RULE),
+        drift_error=next(
+            (r["message"] for r in gate.get("reasons", ()) if r["rule"] == DRIFT_UNCHECKED_RULE), ""
+        ),
     )
 
 
@@ -278,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     from reports.run import secrets_of_stage  # the stage's secret values, for redaction
 
     gate = json.loads(previous.read_text(encoding="utf-8"))
-    built = build(info_from_previous(gate, secrets_of_stage(gate.get("stage_file", ""))), out_dir)
+    stage_file = gate.get("stage_file", "")
+    info = info_from_previous(gate, secrets_of_stage(stage_file))
+    info = replace(info, sensitive_headers=sensitive_headers_of_stage(stage_file))
+    built = build(info, out_dir)
     print(f"stagegate: {built.decision.verdict.upper()} ({built.gate_json})")
     print(f"report: {built.html.path}" if built.html.path else built.html.note)
     return built.decision.exit_code

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.gate import CellState, CoverageCell, ScenarioResult
+from fixtures.cell_states import STATES, CellState
+from reports.gate import CoverageCell, ScenarioResult
 
 FILE = "coverage.json"
-STATES: tuple[CellState, ...] = (
-    "passed", "failed", "waived", "not_applicable", "not_exercised", "not_run",
-)  # fmt: skip
 LOAD_STATE: Mapping[str, CellState] = {
     "pass": "passed",
     "fail": "failed",
@@ -107,6 +105,6 @@ def cell_text(cell: Mapping[str, Any] | None, plain: bool = False) -> str:
     if cell is None:
         return ""
     state = str(cell.get("state"))
-    why = str(cell.get("waiver") or (cell.get("detail") if state in ("not_exercised", "failed") else ""))
+    why = str(cell.get("waiver") or (cell.get("detail") if state != "passed" else ""))
     shown = state.replace("_", " ") if plain else SYMBOL.get(state, state)
     return shown + (f": {why}" if why else "")

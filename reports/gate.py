@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
+
+from fixtures.cell_states import CellState
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 PartState = Literal["ran", "skipped_by_policy", "skipped_by_request", "missing", "aborted"]
@@ -56,6 +58,8 @@ class TestIssue:
     test_id: str
     family: str
     message: str
+    cases: int = 1  # failing cases of the rule with the same cause (one issue per rule and cause)
+    detail: Mapping[str, Any] = field(default_factory=dict)  # structured: received, expected, cause...
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class ScenarioResult:
     observations: Mapping[str, object] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # Locust CSV/HTML and other files to attach (absolute paths)
     detail: str = ""  # one compact line of what happened (accepted vs model, 429s, fitted limits)
+    checks: tuple[Mapping[str, Any], ...] = ()  # the comparisons that failed, with their numbers
+    chart: Mapping[str, Any] = field(default_factory=dict)  # series at the scale of the behaviour
 
     @property
     def key(self) -> str:
@@ -101,9 +107,7 @@ class LoadResult:
     verdict: str | None = None  # the locustfile's overall verdict, if it wrote one
     reasons: tuple[str, ...] = ()
     exit_code: int | None = None  # locust: 0 pass, 1 fail, 3 inconclusive, 2 config error
-
-
-CellState = Literal["passed", "failed", "waived", "not_applicable", "not_exercised", "not_run"]
+    selection: tuple[str, ...] = ()  # --scenario filters the load run used (load/run.json)
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,9 @@ class GateInputs:
     config_errors: tuple[str, ...] = ()  # config_errors(): a part's own configuration error, by exit code
     coverage: tuple[CoverageCell, ...] = ()  # every rule x API, waivers applied (apply_waivers)
     narrowed: tuple[str, ...] = ()  # how this run covers less than the stage declares (scope_gaps)
+    unverified: tuple[str, ...] = ()  # what ran cannot be checked against what should have run
+    drift: tuple[str, ...] = ()  # stagegate drift before load: one line per difference from the stage file
+    drift_error: str = ""  # drift_check = true but the deployed stage could not be read (one line)
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,10 @@ class Reason:
     rule: str
     outcome: Verdict
     message: str
+    detail: Mapping[str, Any] = field(default_factory=dict)  # structured fields (gate.json), never parsed
+
+
+Finding = str | tuple[str, Mapping[str, Any]]  # a check's message, or its message and structured fields
 
 
 @dataclass(frozen=True)
@@ -158,7 +169,7 @@ class Rule:
     id: str
     outcome: Verdict
     description: str
-    check: Callable[[GateInputs], tuple[str, ...]]  # one message per occurrence; () = rule holds
+    check: Callable[[GateInputs], tuple[Finding, ...]]  # one per occurrence; () = rule holds
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,8 @@ class Decision:
 
 CONFIG_RULE = "part.config_error"
 PARTIAL_RULE = "run.partial"
+DRIFT_RULE = "stage.drift"
+DRIFT_UNCHECKED_RULE = "stage.drift_unchecked"
 NOT_BLOCKING_LOAD = frozenset({"pass", "not_applicable"})  # a scenario verdict that blocks nothing
 PYTEST_CONFIG_EXIT = 4  # conformance/plugin.py: a ConfigError becomes a pytest usage error
 LOCUST_CONFIG_EXIT = 2  # load/locustfile.py: a ConfigError before any traffic
@@ -242,7 +255,12 @@ def _aborted(g: GateInputs) -> tuple[str, ...]:
         if load.exit_code not in LOCUST_NORMAL_EXITS:
             out.append(f"locust exited with code {load.exit_code} (crashed or killed)")
         elif load.exit_code in (1, 3) and not _load_with(frozenset({"fail", "inconclusive"}), g):
-            out.append(f"locust exited with code {load.exit_code} but every scenario result says pass")
+            # Locust exits 3 when a scenario is inconclusive or none passed: explained when those are
+            # waived here (the locustfile cannot know waivers) or not applicable on this stage.
+            waived = {c.key for c in g.coverage if c.part == "load" and c.state == "waived"}
+            explained = any(s.verdict == "not_applicable" or s.key in waived for s in load.scenarios)
+            if load.exit_code == 1 or not explained:
+                out.append(f"locust exited with code {load.exit_code} but every scenario result says pass")
     return tuple(out)
 
 
@@ -257,29 +275,37 @@ def _none_run(g: GateInputs) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _conformance_failures(g: GateInputs) -> tuple[str, ...]:
+def _conformance_failures(g: GateInputs) -> tuple[Finding, ...]:
     if g.conformance is None:
         return ()
-    return tuple(f"{i.test_id} [{i.family}]: {i.message}" for i in g.conformance.failures)
+    return tuple((f"{i.test_id} [{i.family}]: {i.message}", i.detail) for i in g.conformance.failures)
 
 
-def _xpasses(g: GateInputs) -> tuple[str, ...]:
+def _xpasses(g: GateInputs) -> tuple[Finding, ...]:
     if g.conformance is None:
         return ()
-    return tuple(f"{i.test_id} [{i.family}] now passes: {i.message}" for i in g.conformance.xpasses)
+    return tuple(
+        (f"{i.test_id} [{i.family}] now passes: {i.message}", i.detail) for i in g.conformance.xpasses
+    )
 
 
-def _load_with(verdicts: frozenset[str], g: GateInputs) -> tuple[str, ...]:
+def _load_with(verdicts: frozenset[str], g: GateInputs) -> tuple[Finding, ...]:
     if g.load is None:
         return ()
-    out = []
+    out: list[Finding] = []
     waived = {c.key for c in g.coverage if c.part == "load" and c.state == "waived"}
     for s in g.load.scenarios:
         if s.verdict == "not_applicable" or s.key in waived:
             continue  # nothing to judge on this stage, or a person accepted that it cannot be judged
         verdict = s.verdict if s.verdict in ("pass", "fail") else "inconclusive"
         if verdict in verdicts:
-            out.append(f"{s.key}: " + ("; ".join(s.reasons) or verdict))
+            detail = {
+                "type": "load",
+                "scenario": s.key,
+                "checks": [dict(c) for c in s.checks],
+                "detail": s.detail,
+            }
+            out.append((f"{s.key}: " + ("; ".join(s.reasons) or verdict), detail))
     overall = g.load.verdict
     if overall == "inconclusive" and any(s.key in waived for s in g.load.scenarios) and not out:
         overall = None  # the locustfile cannot know the waivers: its inconclusive scenarios are waived
@@ -290,11 +316,11 @@ def _load_with(verdicts: frozenset[str], g: GateInputs) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _load_fail(g: GateInputs) -> tuple[str, ...]:
+def _load_fail(g: GateInputs) -> tuple[Finding, ...]:
     return _load_with(frozenset({"fail"}), g)
 
 
-def _load_inconclusive(g: GateInputs) -> tuple[str, ...]:
+def _load_inconclusive(g: GateInputs) -> tuple[Finding, ...]:
     return _load_with(frozenset({"inconclusive"}), g)
 
 
@@ -306,8 +332,20 @@ def _not_exercised(g: GateInputs) -> tuple[str, ...]:
     )
 
 
+def _drift(g: GateInputs) -> tuple[str, ...]:
+    return g.drift
+
+
+def _drift_unchecked(g: GateInputs) -> tuple[str, ...]:
+    return (g.drift_error,) if g.drift_error else ()
+
+
 def _partial(g: GateInputs) -> tuple[str, ...]:
     return g.narrowed
+
+
+def _unverified(g: GateInputs) -> tuple[str, ...]:
+    return g.unverified
 
 
 def _parts(g: GateInputs) -> tuple[tuple[str, Part], ...]:
@@ -319,6 +357,11 @@ POLICY: tuple[Rule, ...] = (
          _conformance_failures),
     Rule("conformance.xpass", "fail", "a known deviation (strict xfail) now passes: update the deviations",
          _xpasses),
+    Rule(DRIFT_RULE, "fail",
+         "the deployed stage differs from the stage file (drift_check): load skipped, its verdict would be "
+         "judged against the wrong limits", _drift),
+    Rule(DRIFT_UNCHECKED_RULE, "inconclusive",
+         "drift_check = true but the deployed stage could not be read: load skipped", _drift_unchecked),
     Rule("load.fail", "fail", "a load scenario's verdict is fail", _load_fail),
     Rule("load.inconclusive", "inconclusive", "a load scenario could not decide (e.g. generator fell short)",
          _load_inconclusive),
@@ -333,6 +376,9 @@ POLICY: tuple[Rule, ...] = (
          _not_exercised),
     Rule(PARTIAL_RULE, "inconclusive",
          "the run covered less than the stage declares (PASS (partial), exit 3)", _partial),
+    Rule("run.unverified", "inconclusive",
+         "what ran cannot be checked against what the stage declares (a part's coverage record is missing)",
+         _unverified),
 )  # fmt: skip
 
 
@@ -354,21 +400,44 @@ def stale_waivers(cells: tuple[CoverageCell, ...], waivers: Mapping[str, str]) -
     return tuple(sorted(set(waivers) - used))
 
 
-def scope_gaps(declared: str, smoke: bool, load_skipped_by_request: bool, unselected: int) -> tuple[str, ...]:
-    """How a run is narrower than the stage's declared scope (PURE); each blocks a plain PASS."""
+def scope_gaps(
+    declared: str,
+    smoke: bool,
+    load_skipped_by_request: bool,
+    unselected: int,
+    without_load: tuple[str, ...] = (),
+    load_selection: str = "",
+) -> tuple[str, ...]:
+    """How a run is narrower than the stage's declared scope (PURE); each blocks a plain PASS.
+
+    declared: gate_scope "full" (conformance and load), "conformance" (no load), "smoke";
+    without_load: APIs whose load_allowed = false; load_selection: a scenario filter the load run used.
+    """
     out = []
     if smoke and declared != "smoke":
-        out.append('smoke subset only: the stage declares gate_scope = "full"')
-    if load_skipped_by_request and declared != "smoke":
+        out.append(f'smoke subset only: the stage declares gate_scope = "{declared}"')
+    if load_skipped_by_request and declared == "full":
         out.append("load part skipped on request (--no-load) on a stage that allows load")
+    if without_load and declared == "full":
+        out.append(
+            f"load is not allowed on {', '.join(without_load)} (load_allowed = false) but the stage "
+            'declares gate_scope = "full": its limits go untested (gate_scope = "conformance" accepts that)'
+        )
+    if load_selection:
+        out.append(f"the load run was narrowed to scenario {load_selection!r}")
     if unselected:
         out.append(f"{unselected} conformance tests the catalogue selects did not run")
     return tuple(out)
 
 
+def _reason(rule: Rule, found: Finding) -> Reason:
+    message, detail = (found, {}) if isinstance(found, str) else found
+    return Reason(rule.id, rule.outcome, message, detail)
+
+
 def evaluate(inputs: GateInputs, policy: tuple[Rule, ...] = POLICY) -> Decision:
     """Apply the policy: any fail reason -> fail; else any inconclusive reason -> inconclusive; else pass."""
-    reasons = tuple(Reason(rule.id, rule.outcome, msg) for rule in policy for msg in rule.check(inputs))
+    reasons = tuple(_reason(rule, found) for rule in policy for found in rule.check(inputs))
     outcomes = {r.outcome for r in reasons}
     verdict: Verdict = "fail" if "fail" in outcomes else "inconclusive" if outcomes else "pass"
     notes = tuple(

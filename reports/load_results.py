@@ -3,7 +3,8 @@
 The schema is load/README.md (load/results.py): `summary.json` is the list of scenario records,
 each also in `<api>.<scenario>.json` with "id", "verdict", "reasons", "configured" {rate, burst,
 quota}, "fitted" {rate, burst}, "offered", "sent", "duration_s", "series" {offered, accepted,
-throttled, quota_rejected, model_accepted: per-second counts} and "locust" {name: file}.
+throttled, quota_rejected, model_accepted: per-second counts}, "checks" (the failed comparisons),
+"chart" (series at the scale of the behaviour, reports/charts.py) and "locust" {name: file}.
 Also accepted (older draft): a summary object {"verdict", "reasons", "scenarios": [...]} and
 "per_second" rows. Unknown keys are ignored; missing ones become None.
 """
@@ -165,6 +166,8 @@ def parse_scenario(data: Mapping[str, Any], load_dir: Path, fallback_key: str = 
         observations=dict(observations),
         files=_files(data, load_dir, api, scenario),
         detail=str(data.get("detail") or fallback_detail(data)),
+        checks=tuple(c for c in data.get("checks") or () if isinstance(c, Mapping)),
+        chart=data["chart"] if isinstance(data.get("chart"), Mapping) else {},
     )
 
 
@@ -196,7 +199,10 @@ def read_load(load_dir: Path, exit_code: int | None = None) -> LoadResult | None
         if merged:
             scenarios.append(parse_scenario(merged, load_dir, name.removesuffix(".json")))
     reasons = summary.get("reasons") or ()
+    run = _read_json(load_dir / "run.json")  # load/results.py RUN_FILE: the run's scenario selection
+    selection = run.get("selection") if isinstance(run, Mapping) else None
     return LoadResult(
+        selection=tuple(str(s) for s in selection) if isinstance(selection, list) else (),
         scenarios=tuple(scenarios),
         verdict=str(summary["verdict"]) if summary.get("verdict") else None,
         reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list | tuple) else (str(reasons),),

@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from fixtures.contract import Contract, identity_headers
+from fixtures.errors import ConfigError
 from fixtures.redact import Redactor
-from fixtures.stage import StageConfig
+from fixtures.stage import StageConfig, load_stage
 
 MARKUP_SUFFIXES = frozenset({".xml", ".html", ".svg"})  # there the mark must be escaped to stay well-formed
 TEXT_SUFFIXES = frozenset({".json", ".xml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".toml", ".yml"})
@@ -22,8 +24,29 @@ class TextRedactor(Protocol):
     def text(self, s: str) -> str: ...
 
 
-def make_redactor(secrets: Iterable[str]) -> TextRedactor:
-    return Redactor([s for s in secrets if s])
+def make_redactor(secrets: Iterable[str], headers: Iterable[str] = ()) -> TextRedactor:
+    """The stage's secret values and its credential headers (identity sources) redacted."""
+    return Redactor([s for s in secrets if s], headers)
+
+
+def sensitive_headers(contracts: Iterable[Contract]) -> tuple[str, ...]:
+    """Every header an authorizer of the stage's contracts reads the caller's credential from."""
+    return tuple(sorted({name for contract in contracts for name in identity_headers(contract)}))
+
+
+def sensitive_headers_of_stage(stage_file: str) -> tuple[str, ...]:
+    """The same from a stage file (a rebuild from files); () for what no longer loads."""
+    try:
+        stage = load_stage(stage_file) if stage_file else None
+    except ConfigError:
+        return ()
+    found = []
+    for api in stage.apis if stage else ():
+        try:
+            found.append(api.contract())
+        except ConfigError:
+            continue
+    return sensitive_headers(found)
 
 
 def redact_tree(value: Any, redactor: TextRedactor) -> Any:

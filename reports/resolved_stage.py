@@ -1,9 +1,10 @@
-"""The embedded stage, once its emulator is up, as a plain "remote" stage file for the parts.
+"""The embedded stage, once its emulator is up, as the stage file the parts are given.
 
 `write_resolved_stage(stage, port)` writes out/<stage>/stage.resolved.toml: concrete base URLs,
-no [emulator] tables (so pytest/Locust do not start a second emulator), absolute paths, and every
-literal secret replaced by `<field>_env = "STAGEGATE_<STAGE>_<API>_<FIELD>"`. The values travel
-only in the returned environment mapping (pass it to the subprocess), never in a file.
+the [emulator] tables with the running port (the parts attach to it, never start one), absolute
+paths, and every literal secret replaced by `<field>_env = "STAGEGATE_<STAGE>_<API>_<FIELD>"`.
+The values travel only in the returned environment mapping (pass it to the subprocess), never in
+a file.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 
 from fixtures.deviations import SUFFIX as DEVIATIONS_SUFFIX
 from fixtures.deviations import deviations_path
+from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig
 
 SECRET_FIELDS = ("bearer_token", "lambda_token", "lambda_deny_token", "api_key")
 OAUTH_SECRET_FIELDS = ("client_id", "client_secret")
+TOKEN_SOURCES = ("wrong_audience", "wrong_issuer")  # fixtures.stage.Credentials token sources
 RESOLVED_NAME = "stage.resolved.toml"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -31,8 +34,14 @@ def env_name(*parts: str) -> str:
     return "_".join(["STAGEGATE", *(re.sub(r"[^A-Za-z0-9]+", "_", p).strip("_").upper() for p in parts)])
 
 
-def _to_env(table: dict[str, Any], field: str, name: str, env: dict[str, str]) -> None:
+def _to_env(
+    table: dict[str, Any], field: str, name: str, env: dict[str, str], where: tuple[str, str]
+) -> None:
+    """Move a literal secret to the environment variable `name`; two secrets never share one."""
     if isinstance(table.get(field), str):
+        if name in env:  # e.g. keys "quota-a" and "quota_a": the second value would win silently
+            problem = f"its secret would share the environment variable {name} with another; rename one"
+            raise ConfigError(where[0], f"{where[1]}.{field}", problem)
         env[name] = table.pop(field)
         table[f"{field}_env"] = name
 
@@ -40,27 +49,38 @@ def _to_env(table: dict[str, Any], field: str, name: str, env: dict[str, str]) -
 def resolve(raw: dict[str, Any], stage: StageConfig, port: int) -> tuple[dict[str, Any], dict[str, str]]:
     """PURE: the raw stage table -> (remote-stage table, env values for the secrets it names)."""
     data = json.loads(json.dumps(raw))  # deep copy of plain TOML data
-    data.pop("emulator", None)
+    # [emulator] stays (the stage is still the emulator: its exact answers are asserted) with the
+    # running port in every base URL, so neither part starts a second one (StageConfig.needs_emulator).
+    data.setdefault("emulator", {})["port"] = port
     env: dict[str, str] = {}
     resolved = stage.with_port(port)
     for api in resolved.apis:
         table = data["apis"][api.name]
-        table.pop("emulator", None)
         table["base_url"] = api.base_url
         table["contract"] = api.contract_path
         table["load_allowed"] = api.load_allowed
         creds = table.get("credentials") or {}
         if api.credentials.signing_key is not None:
             creds["signing_key_file"] = api.credentials.signing_key.key_file
+        where = f"apis.{_key(api.name)}"
         for field in SECRET_FIELDS:
-            _to_env(creds, field, env_name(stage.name, api.name, field), env)
+            name = env_name(stage.name, api.name, field)
+            _to_env(creds, field, name, env, (stage.path, f"{where}.credentials"))
         oauth = creds.get("oauth2") or {}
         for field in OAUTH_SECRET_FIELDS:
-            _to_env(oauth, field, env_name(stage.name, api.name, "oauth2", field), env)
+            name = env_name(stage.name, api.name, "oauth2", field)
+            _to_env(oauth, field, name, env, (stage.path, f"{where}.credentials.oauth2"))
+        for source in TOKEN_SOURCES:  # a ready token or an OAuth2 client of another audience/issuer
+            sub = creds.get(source) or {}
+            for field in ("token", *OAUTH_SECRET_FIELDS):
+                name = env_name(stage.name, api.name, source, field)
+                _to_env(sub, field, name, env, (stage.path, f"{where}.credentials.{source}"))
         for plan_name, plan in (table.get("usage_plans") or {}).items():
             for index, key in enumerate(plan.get("keys") or []):
                 key_name = str(key.get("name") or index)
-                _to_env(key, "value", env_name(stage.name, api.name, "key", plan_name, key_name), env)
+                name = env_name(stage.name, api.name, "key", plan_name, key_name)
+                at = f"{where}.usage_plans.{_key(plan_name)}.keys[{index}]"
+                _to_env(key, "value", name, env, (stage.path, at))
     return data, env
 
 
@@ -104,6 +124,12 @@ def dumps(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> str:
             for item in v:
                 out += f"\n[[{header}]]\n" + dumps(item, path)
     return out
+
+
+def check_secret_names(stage: StageConfig) -> None:
+    """ConfigError when two secrets of the embedded stage would share one environment variable in
+    the resolved copy (before the emulator starts)."""
+    resolve(tomllib.loads(Path(stage.path).read_text(encoding="utf-8")), stage, 1)
 
 
 def write_resolved_stage(

@@ -17,33 +17,35 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
+from discover.drift import DriftResult
 from fixtures.deviations import load_deviations
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, load_stage
+from fixtures.stage_routes import load_contracts
+from fixtures.time_limits import CONFORMANCE_LIMIT_S, LOAD_LIMIT_S
 from reports.build import ROOT, ContractFile, RunInfo, build, contract_digest
 from reports.coverage import FILE as COVERAGE_FILE
-from reports.gate import EXIT_CONFIG_ERROR, Part
+from reports.gate import EXIT_CODES, EXIT_CONFIG_ERROR, Part
 from reports.load_progress import describe_load, read_load_progress
 from reports.parts import PartRun, ProgressLine, run_part
 from reports.pytest_progress import ENV as PROGRESS_ENV
 from reports.pytest_progress import read_progress
-from reports.redaction import make_redactor, stage_secrets
-from reports.resolved_stage import private_stage, write_resolved_stage
-from reports.summary import console_table
+from reports.redaction import make_redactor, sensitive_headers, stage_secrets
+from reports.resolved_stage import check_secret_names, private_stage, write_resolved_stage
+from reports.summary import console_reasons, console_table
 
 PROBE_TIMEOUT_S = 5.0
-CONFORMANCE_LIMIT_S = 600.0
-LOAD_LIMIT_S = 900.0
 EXIT_INTERRUPTED = 130
 MAX_REASONS_SHOWN = 10
 STALE = (
     "allure-results", "junit.xml", "load", "gate.json", "summary.md", "report.html", "progress.txt",
     "load-progress.json", "coverage.json",
 )  # fmt: skip
+# Not stale: history.jsonl, the stage's earlier runs (reports/history.py), stays between runs.
 # Environment that would change what pytest runs behind the gate's back (the scope is the stage's).
 PYTEST_ENV_DROPPED = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 LOAD_PROGRESS = "load-progress.json"  # rewritten by the locustfile at each scenario's start and end
@@ -69,6 +71,8 @@ def plan_run(stage: StageConfig, no_load: bool, smoke: bool) -> Plan:
         return Plan(True, Part("skipped_by_policy", 'gate_scope = "smoke": no load'), why)
     if smoke:
         return Plan(True, Part("skipped_by_request", "--smoke: read-only smoke subset, no load"), why)
+    if stage.gate_scope == "conformance":
+        return Plan(False, Part("skipped_by_policy", 'gate_scope = "conformance": no load'))
     if not any(api.load_allowed for api in stage.apis):
         return Plan(False, Part("skipped_by_policy", "the stage forbids load (load_allowed = false)"))
     if no_load:
@@ -128,17 +132,30 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG_ERROR
+    if args.fault:
+        from fixtures.emulator.faults import known_faults
+
+        unknown = sorted(set(args.fault) - set(known_faults()))
+        if unknown:
+            print(f"stagegate: configuration error: unknown --fault {', '.join(unknown)}", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
     try:
         waivers = dict(load_deviations(stage).waivers)
+        contracts = load_contracts(stage)  # a contract it cannot use: a configuration error, up front
+        if stage.embedded:
+            check_secret_names(stage)
     except ConfigError as exc:
         print(f"stagegate: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     plan = plan_run(stage, args.no_load, args.smoke)
+    drift = drift_before_load(stage, progress)
+    if drift.blocks_load and plan.load.state == "ran":  # its verdict would be judged on the wrong limits
+        plan = replace(plan, load=Part("skipped_by_policy", drift.load_detail))
     out_dir = Path(args.out).resolve() / stage.name
     out_dir.mkdir(parents=True, exist_ok=True)
     clean(out_dir)
-    secrets = stage_secrets(stage)
-    redact = make_redactor(secrets).text
+    secrets, headers = stage_secrets(stage), sensitive_headers(contracts.values())
+    redact = make_redactor(secrets, headers).text
     started, seconds = time.time(), {}
     conformance, load, unreachable = Part("missing", "not run"), plan.load, ""
     exits: dict[str, int | None] = {"conformance": None, "load": None}
@@ -169,12 +186,18 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
                 plan.smoke, progress,
             )  # fmt: skip
             if load.state == "ran":
-                load, exits["load"], seconds["load"] = _load(stage_file, env, out_dir, progress)
+                load_env = isolated_load_env(env, private.name)
+                load, exits["load"], seconds["load"] = _load(stage_file, load_env, out_dir, progress)
             else:
                 progress.finish(f"load: skipped ({load.detail})")
     except KeyboardInterrupt:
         progress.finish("stagegate: interrupted; stopping the stage")
         return EXIT_INTERRUPTED
+    except ConfigError as exc:  # the emulator refused its configuration (e.g. its handlers module)
+        progress.finish("stagegate: configuration error; stopping the stage")
+        shown = str(exc).replace(str(Path(private.name) / Path(stage.path).name), stage.path)  # own copy
+        print(f"stagegate: configuration error: {redact(shown)}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     except RuntimeError as exc:  # the emulator did not start: one line, no traceback
         first = str(exc).splitlines()[0]
         print(f"stagegate: the embedded stage did not start: {redact(first)}", file=sys.stderr)
@@ -200,19 +223,21 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         started=started,
         seconds=seconds,
         secrets=secrets,
+        sensitive_headers=headers,
         gate_scope=stage.gate_scope,
         waivers=waivers,
+        without_load=tuple(api.name for api in stage.apis if not api.load_allowed),
+        drift=drift.differences,
+        drift_error=drift.error,
     )
     built = build(info, out_dir, ROOT, render_html=not args.no_html)
     progress.finish("report: built")
     print()
     print(console_table(built.gate))
     print()
-    for reason in built.decision.reasons[:MAX_REASONS_SHOWN]:
-        print(f"  [{reason.rule}] {reason.message[:200]}")
-    hidden = len(built.decision.reasons) - MAX_REASONS_SHOWN
-    if hidden > 0:
-        print(f"  ... and {hidden} more reasons (all in {_shown(out_dir / 'summary.md')})")
+    reasons = console_reasons(built.gate, MAX_REASONS_SHOWN, _shown(out_dir / "summary.md"))
+    if reasons:  # grouped per rule and cause: received, expected, likely cause (all in summary.md)
+        print(reasons)
     for note in built.decision.notes:
         print(f"  note: {note}")
     total = built.gate["timing"]["seconds"]["total"]
@@ -221,6 +246,17 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
     print(f"report: {_shown(built.html.path)}" if built.html.path else built.html.note)
     print(f"results: {_shown(out_dir)}/ (gate.json, summary.md, junit.xml, allure-results/)")
     return built.decision.exit_code
+
+
+def drift_before_load(stage: StageConfig, progress: ProgressLine) -> DriftResult:
+    """`stagegate drift` before anything runs (drift_check; discover/drift.py decides when)."""
+    from discover.aws import credentials_available, make_clients
+    from discover.drift import gate_drift
+
+    result = gate_drift(stage, make_clients, credentials_available)
+    if result.checked or result.why_not:
+        progress.finish(f"drift: {result.summary}")
+    return result
 
 
 def _conformance(
@@ -259,6 +295,12 @@ def part_after(run: PartRun, tool: str, results_written: bool, limit_s: float) -
         last = run.log_tail.splitlines()[-1:] or ["no output"]
         return Part("missing", f"{tool} exit {run.exit_code}: {last[0][:200]}")
     return Part("ran")
+
+
+def isolated_load_env(env: dict[str, str], home: str) -> dict[str, str]:
+    """PURE: Locust's environment without what would narrow the run behind the gate's back: its
+    LOCUST_* options (e.g. LOCUST_SCENARIO) and ~/.locust.conf (HOME points at this run's folder)."""
+    return {**{k: v for k, v in env.items() if not k.upper().startswith("LOCUST_")}, "HOME": home}
 
 
 def load_command(stage_file: str, out_dir: Path) -> list[str]:
@@ -313,6 +355,10 @@ def gate_main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nstagegate: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a crash of the gate itself decides nothing: never 1 (read as FAIL)
+        first = (str(exc).splitlines() or [""])[0][:300]
+        print(f"stagegate: internal error, no verdict: {type(exc).__name__}: {first}", file=sys.stderr)
+        return EXIT_CODES["inconclusive"]
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports.coverage import cell_text, matrix
@@ -87,24 +87,163 @@ def coverage_markdown(gate: Mapping[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _digests_line(gate: Mapping[str, Any]) -> str:
+    """One sha256 per contract (the contract file's bytes), as in the Contracts table."""
+    rows = contract_rows(gate)
+    if not rows:
+        return ""
+    return "contracts " + ", ".join(f"{api} `{_short(digest)}`" for api, _, _, digest in rows)
+
+
+def history_line(gate: Mapping[str, Any]) -> str:
+    verdicts = (gate.get("history") or {}).get("verdicts") or []
+    if not verdicts:
+        return ""
+    shown = ", ".join(str(v).upper() for v in verdicts)
+    return f"Earlier runs of this stage (oldest first): {shown}."
+
+
+def _received_expected(detail: Mapping[str, Any]) -> tuple[str, str]:
+    if detail.get("xpass"):
+        return "passes now", "the known deviation (a strict xfail) to fail"
+    received = str(detail.get("received") or (detail.get("example") or {}).get("message") or "")
+    return received, str(detail.get("expected") or "-")
+
+
+def _cases(detail: Mapping[str, Any]) -> str:
+    cases, of = detail.get("cases", 1), detail.get("of", 1)
+    verb = "pass" if detail.get("xpass") else "failed"
+    return f"{cases} of {of} {verb}" if of else f"{cases} {verb}"
+
+
+def conformance_rows(reasons: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One row per rule and cause: the fields a person needs, from each reason's structured detail."""
+    rows = []
+    for r in reasons:
+        d = r.get("detail") or {}
+        received, expected = _received_expected(d)
+        example = d.get("example") or {}
+        report = d.get("report") or {}
+        rows.append(
+            {
+                "gate_rule": str(r["rule"]),
+                "rule": str(d.get("test", "")).removeprefix("test_"),
+                "family": str(d.get("family", "")),
+                "apis": ", ".join(d.get("apis") or ()) or "-",
+                "cases": _cases(d),
+                "received": received,
+                "expected": expected,
+                "likely_cause": str(
+                    d.get("likely_cause")
+                    or ("positive control failed" if d.get("kind") == "control" else "-")
+                ),
+                "kind": str(d.get("kind", "")),
+                "example": str(example.get("case") or example.get("test") or ""),
+                "link": str(report.get("link") or ""),
+                "history": str(d.get("history") or ""),
+            }
+        )
+    return rows
+
+
+def load_rows(reasons: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One row per failed comparison of a load scenario (which comparison, observed, expected)."""
+    rows = []
+    for r in reasons:
+        d = r.get("detail") or {}
+        for c in d.get("checks") or ():
+            rows.append(
+                {
+                    "gate_rule": str(r["rule"]),
+                    "scenario": str(d.get("scenario", "")),
+                    "group": str(c.get("group", "")),
+                    "comparison": str(c.get("comparison", "")),
+                    "observed": _fmt_value(c.get("observed")),
+                    "expected": _fmt_value(c.get("expected")),
+                    "history": str(d.get("history") or ""),
+                }
+            )
+    return rows
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def _structured(r: Mapping[str, Any]) -> str:
+    """ "conformance" | "load" when the reason carries rows of its own, else ""."""
+    d = r.get("detail") or {}
+    if d.get("type") == "conformance":
+        return "conformance"
+    if d.get("type") == "load" and d.get("checks"):
+        return "load"
+    return ""
+
+
+def reasons_markdown(gate: Mapping[str, Any]) -> list[str]:
+    """What blocks promotion: per gate rule, a table of grouped failures, else the message."""
+    reasons = list(gate.get("reasons") or ())
+    if not reasons:
+        return ["No rule blocks promotion.", ""]
+    lines = ["### What blocks promotion", ""]
+    by_rule: dict[str, list[Mapping[str, Any]]] = {}
+    for r in reasons:
+        by_rule.setdefault(str(r["rule"]), []).append(r)
+    for rule, found in by_rule.items():
+        outcome = found[0]["outcome"]
+        table = [r for r in found if _structured(r)]
+        plain = [r for r in found if not _structured(r)]
+        if table and _structured(table[0]) == "conformance":
+            cases = sum(int((r.get("detail") or {}).get("cases", 1)) for r in table)
+            lines += [
+                f"**`{rule}`** ({outcome}): {cases} case{'s' if cases > 1 else ''}, "
+                f"{len(table)} row{'s' if len(table) > 1 else ''} (one per rule and cause)",
+                "",
+                "| rule | API | cases | received | expected | likely cause |",
+                "|---|---|---|---|---|---|",
+            ]
+            for row in conformance_rows(table):
+                where = f"<br>e.g. `{_cell(row['example'])}`" if row["example"] else ""
+                where += f" · {row['link']}" if row["link"] else ""
+                where += f"<br>{_cell(row['history'])}" if row["history"] else ""
+                lines.append(
+                    f"| `{row['rule']}` ({row['family']}){where} | {row['apis']} | {row['cases']} "
+                    f"| {_cell(row['received'])} | {_cell(row['expected'])} | {_cell(row['likely_cause'])} |"
+                )
+            lines.append("")
+        elif table:
+            lines += [
+                f"**`{rule}`** ({outcome})",
+                "",
+                "| scenario | failed comparison | observed | expected |",
+                "|---|---|---|---|",
+            ]
+            for row in load_rows(table):
+                history = f"<br>{_cell(row['history'])}" if row["history"] else ""
+                lines.append(
+                    f"| `{row['scenario']}` {_cell(row['group'])}{history} | {_cell(row['comparison'])} "
+                    f"| {_cell(row['observed'])} | {_cell(row['expected'])} |"
+                )
+            lines.append("")
+        for r in plain:
+            lines.append(f"- **`{rule}`** ({outcome}): {_cell(r['message'])}")
+        if plain:
+            lines.append("")
+    return lines
+
+
 def markdown(gate: Mapping[str, Any]) -> str:
     """The summary for a CI step summary or a pull-request comment."""
     verdict = str(gate["verdict"])
     headline = str(gate.get("headline") or verdict.upper())
-    digest = str(gate.get("contract_digest", {}).get("combined", "-"))[:19]
     seconds = gate.get("timing", {}).get("seconds", {}).get("total", "-")
-    lines = [
-        f"## {ICON.get(verdict, '')} stagegate: {headline} on stage `{gate['stage']}`",
-        "",
-        f"Exit code {gate['exit_code']} · contract `{digest}` · {seconds} s",
-        "",
-    ]
-    if gate["reasons"]:
-        lines += ["### What blocks promotion", "", "| rule | outcome | detail |", "|---|---|---|"]
-        lines += [f"| `{r['rule']}` | {r['outcome']} | {_cell(r['message'])} |" for r in gate["reasons"]]
-        lines.append("")
-    else:
-        lines += ["No rule blocks promotion.", ""]
+    head = " · ".join(p for p in (f"Exit code {gate['exit_code']}", f"{seconds} s", _digests_line(gate)) if p)
+    lines = [f"## {ICON.get(verdict, '')} stagegate: {headline} on stage `{gate['stage']}`", "", head, ""]
+    if history_line(gate):
+        lines += [history_line(gate), ""]
+    lines += reasons_markdown(gate)
     for note in gate.get("notes", ()):
         lines.append(f"> {note}")
     if gate.get("notes"):
@@ -130,7 +269,14 @@ def markdown(gate: Mapping[str, Any]) -> str:
     lines += coverage_markdown(gate)
     contracts = contract_rows(gate)
     if contracts:
-        lines += ["### Contracts", "", "| API | flavor | contract | sha256 |", "|---|---|---|---|"]
+        lines += [
+            "### Contracts",
+            "",
+            "The sha256 of each contract file, as the run read it.",
+            "",
+            "| API | flavor | contract | sha256 |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {a} | {f} | `{_cell(c)}` | `{_short(d)}` |" for a, f, c, d in contracts]
         lines.append("")
     report = gate.get("report", {})
@@ -159,4 +305,50 @@ def console_table(gate: Mapping[str, Any]) -> str:
     counts = coverage_counts_line(gate)
     if counts:
         out.append(f"{'coverage (rule x API)':<28} {'':<14} {counts.removeprefix('coverage: ')}")
+    return "\n".join(out)
+
+
+CONSOLE_WIDTH = 150
+
+
+def _clip(text: str, width: int = CONSOLE_WIDTH) -> str:
+    """One console line: inner whitespace collapsed (the indent kept), cut to width."""
+    indent = text[: len(text) - len(text.lstrip())]
+    text = indent + " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _console_conformance(outcome: str, r: Mapping[str, Any]) -> list[str]:
+    row = conformance_rows([r])[0]
+    where = f"({row['apis']}: {row['cases']})"
+    lines = [f"  {outcome} [{row['gate_rule']}] {row['family']} {row['rule']} {where}"]
+    lines += [f"      received {row['received']}", f"      expected {row['expected']}"]
+    lines += [f"      likely cause: {row['likely_cause']}"] if row["likely_cause"] != "-" else []
+    lines += [f"      history: {row['history']}"] if row["history"] else []
+    return lines
+
+
+def _console_load(outcome: str, r: Mapping[str, Any]) -> list[str]:
+    rows = load_rows([r])
+    lines = [f"  {outcome} [{r['rule']}] {rows[0]['scenario']}"]
+    for row in rows:
+        found = f"{row['observed']}, expected {row['expected']}"
+        lines.append(f"      {row['comparison']} ({row['group']}): {found}")
+    return lines
+
+
+def console_reasons(gate: Mapping[str, Any], limit: int = 10, summary: str = "summary.md") -> str:
+    """Every blocking reason, compact: grouped failures with received / expected / likely cause."""
+    out: list[str] = []
+    reasons = list(gate.get("reasons") or ())
+    for r in reasons[:limit]:
+        outcome, kind = str(r["outcome"]).upper(), _structured(r)
+        if kind == "conformance":
+            out += [_clip(line) for line in _console_conformance(outcome, r)]
+        elif kind == "load":
+            out += [_clip(line) for line in _console_load(outcome, r)]
+        else:
+            out.append(_clip(f"  {outcome} [{r['rule']}] {r['message']}", 200))
+    if len(reasons) > limit:
+        out.append(f"  ... and {len(reasons) - limit} more reasons (all in {summary})")
     return "\n".join(out)

@@ -72,3 +72,17 @@ def test_make_gate_prints_the_exit_code_make_would_hide(tmp_path: Path) -> None:
     assert (
         "stagegate exited 2 (1 fail, 2 configuration error, 3 inconclusive)" in run.stdout
     )  # ... and the real one
+
+
+def test_an_unknown_fault_is_a_configuration_error() -> None:
+    run = _run([*STAGEGATE, "gate", "--stage", "local", "--fault", "no.such_fault", "--no-html"])
+    assert run.returncode == 2 and "unknown --fault no.such_fault" in run.stderr
+
+
+def test_a_crash_of_the_gate_itself_is_inconclusive_never_fail(tmp_path: Path) -> None:
+    """An internal error decides nothing: exit 3 with one line, not a traceback read as FAIL (1)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    run = _run([*STAGEGATE, "gate", "--stage", "local", "--no-load", "--no-html", "--out", str(blocker)])
+    assert run.returncode == 3, run.stderr[-2000:]
+    assert "internal error, no verdict" in run.stderr and "Traceback" not in run.stderr

@@ -21,6 +21,7 @@ from tests.conformance_runs import (
     local_stage_copy,
     remote_stage_text,
     run_suite,
+    skips_are_only_undocumented_cors,
     stage_copy,
 )
 
@@ -157,7 +158,7 @@ def test_a_stage_with_only_an_http_api_runs_without_skips(tmp_path: Path) -> Non
     assert run.passed > 100 and run.skipped == 0 and not run.failed
     assert "empty parameter set" not in run.output
     line = next(ln for ln in run.output.splitlines() if ln.startswith("stagegate: "))
-    assert line.startswith("stagegate: 7 rules have no case on this stage: ")
+    assert line.startswith("stagegate: 9 rules have no case on this stage: ")
     for rule in (
         "test_key_route_rejects_missing_api_key",
         "test_integration_failure_answers_5xx",
@@ -165,7 +166,7 @@ def test_a_stage_with_only_an_http_api_runs_without_skips(tmp_path: Path) -> Non
         "test_missing_required_parameter_is_rejected",
     ):
         assert rule in line
-    assert "7 deselected" in run.output
+    assert "9 deselected" in run.output
 
 
 @pytest.mark.slow
@@ -193,9 +194,9 @@ def test_a_read_only_stage_is_sent_no_writing_request(tmp_path: Path) -> None:
         text = remote_stage_text(embedded.read_text(), running.port, env)
         path = tmp_path / "read-only.toml"
         path.write_text(text.replace("read_only = false", "read_only = true"))
-        run = run_suite("--stage", str(path), env=env)
+        run = run_suite("--stage", str(path), "-rs", env=env)
     assert run.returncode == 0, run.output[-3000:]
-    assert run.passed > 100 and run.skipped == 0
+    assert run.passed > 100 and (run.skipped == 0 or skips_are_only_undocumented_cors(run))
     methods = [json.loads(ln)["httpMethod"] for ln in log.read_text().splitlines() if ln.startswith("{")]
     assert len(methods) > run.passed  # every test sent at least one request
     assert set(methods) <= {"GET", "HEAD", "OPTIONS"}, sorted(set(methods))

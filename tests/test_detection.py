@@ -66,6 +66,7 @@ EXPECTED: dict[str, frozenset[str]] = {
         "validation.ignore_required": {"test_invalid_body_is_rejected"},
         "validation.ignore_types": {"test_invalid_body_is_rejected"},
         "validation.ignore_required_params": {"test_missing_required_parameter_is_rejected"},
+        "validation.no_content_type_bypass": {"test_body_without_content_type_is_validated"},
         "handler.skip_body_validation": {"test_invalid_body_is_rejected"},
         "keys.accept_any_key": {"test_key_route_rejects_unknown_api_key"},
         "keys.not_required": {"test_key_route_rejects_missing_api_key"},
@@ -88,6 +89,7 @@ EXPECTED: dict[str, frozenset[str]] = {
         "shape.missing_request_id": {"test_response_has_request_id"},
         "shape.drop_response_field": {"test_success_body_matches_response_schema"},
         "shape.wrong_content_type": {"test_success_content_type_is_declared"},
+        "shape.lambda_proxy_not_post": {"test_lambda_proxy_integration_method_is_post"},
     }.items()
 }
 PARALLEL_RUNS = 2

@@ -30,9 +30,7 @@ def test_the_file_beside_the_stage_file_is_read(tmp_path: pathlib.Path, stage: S
     found = load_deviations(stage, str(tmp_path))
     assert found.path == str(beside)
     assert found.deviations == {"test_x[portal GET /a]": "AWS differs"}
-    assert found.waiver("test_y", "portal") == "no test issuer"
-    assert found.waiver("test_y", "partner") is None
-    assert found.waiver("partner.quota", "partner") == "real keys only"
+    assert found.waivers == {"test_y[portal]": "no test issuer", "partner.quota": "real keys only"}
 
 
 def test_the_embedded_stage_keeps_its_file_under_conformance_expectations() -> None:

@@ -39,6 +39,14 @@ NEEDS_ISSUER_KEY = {
     "test_protected_route_rejects_token_without_scope",
     "test_protected_route_accepts_cognito_access_token",
 }
+# HTTP API CORS headers on the gateway's own answers: no AWS source says what they are, so a real
+# stage's portal cannot be held to them (not exercised, waivable), only the embedded one.
+CORS_ASSUMED = {
+    "test_gateway_error_carries_cors_headers",
+    "test_denied_identity_answer_carries_cors_headers",
+    "test_missing_credentials_answer_carries_cors_headers",
+    "test_integration_failure_answer_carries_cors_headers",
+}
 SOURCED = {
     "test_protected_route_rejects_expired_token",
     "test_protected_route_rejects_wrong_issuer_token",
@@ -66,6 +74,7 @@ def _bearer_only(
         'bearer_token_env = "SG_PORTAL_BEARER"' + extra,
         text,
     ).replace("load_allowed = true", "load_allowed = false")
+    text = 'gate_scope = "conformance"  # no load here: its limits are not part of this promotion\n' + text
     path = tmp / "bearer-only.toml"
     path.write_text(text)
     return path, factory
@@ -107,20 +116,21 @@ def test_bearer_only_is_inconclusive_naming_the_rules_then_passes_once_waived(
     stage, _ = _bearer_only(tmp, port, env, embedded)
     code, gate, output = _gate(stage, env, tmp / "out")
     assert code == 3, output[-3000:]
-    assert _not_exercised(gate) == NEEDS_ISSUER_KEY
+    assert _not_exercised(gate) == NEEDS_ISSUER_KEY | CORS_ASSUMED
     blocking = [r["message"] for r in gate["reasons"] if r["rule"] == "coverage.not_exercised"]
     assert any("test_protected_route_rejects_expired_token[portal] not exercised" in m for m in blocking)
     assert env["SG_PORTAL_BEARER"] not in output + json.dumps(gate)
 
     waivers = "".join(
-        f'"{rule}[portal]" = "no test issuer on this stage"\n' for rule in sorted(NEEDS_ISSUER_KEY)
+        f'"{rule}[portal]" = "no test issuer, or checked by hand"\n'
+        for rule in sorted(NEEDS_ISSUER_KEY | CORS_ASSUMED)
     )
     stage.with_name("bearer-only.deviations.toml").write_text("[waivers]\n" + waivers)
     code, gate, output = _gate(stage, env, tmp / "out")
     assert code == 0, output[-3000:]
     assert gate["verdict"] == "pass" and not _not_exercised(gate)
     waived = {c["rule"] for c in gate["coverage"]["cells"] if c["state"] == "waived" and c["api"] == "portal"}
-    assert waived == NEEDS_ISSUER_KEY
+    assert waived == NEEDS_ISSUER_KEY | CORS_ASSUMED
     stage.with_name("bearer-only.deviations.toml").unlink()
 
 
@@ -148,7 +158,7 @@ def test_the_opt_in_token_sources_exercise_their_rules(tmp: Path, clean_stage: t
     env: dict[str, str] = {}
     stage = _sourced_stage(tmp, port, embedded, env)
     code, gate, output = _gate(stage, env, tmp / "out-sourced")
-    assert _not_exercised(gate) == NEEDS_ISSUER_KEY - SOURCED, output[-3000:]
+    assert _not_exercised(gate) == (NEEDS_ISSUER_KEY - SOURCED) | CORS_ASSUMED, output[-3000:]
     passed = {c["rule"] for c in gate["coverage"]["cells"] if c["state"] == "passed" and c["api"] == "portal"}
     assert passed >= SOURCED
     assert code == 3

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance_runs import ROOT, local_stage_copy, remote_stage_text, run_suite
+from tests.conformance_runs import (
+    ROOT,
+    local_stage_copy,
+    remote_stage_text,
+    run_suite,
+    skips_are_only_undocumented_cors,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +41,10 @@ def remote() -> Iterator[tuple[Path, dict[str, str]]]:
 
 def test_the_suite_passes_against_a_remote_stage(remote: tuple[Path, dict[str, str]]) -> None:
     path, env = remote
-    run = run_suite("--stage", str(path), env=env)
+    run = run_suite("--stage", str(path), "-rs", env=env)
     assert run.returncode == 0, run.output[-3000:]
-    assert run.passed > 100 and not run.failed and run.skipped == 0
+    assert run.passed > 100 and not run.failed
+    assert run.skipped == 0 or skips_are_only_undocumented_cors(run), run.output[-3000:]
 
 
 def test_no_secret_reaches_the_output_of_a_failing_remote_run(remote: tuple[Path, dict[str, str]]) -> None:

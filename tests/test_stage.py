@@ -223,7 +223,7 @@ def test_staging_example_loads_with_its_env_vars(root: pathlib.Path) -> None:
     assert portal.tolerance.accepted_rel > 0.01  # wider than the emulator's
     keys = [k for p in partner.usage_plans for k in p.keys]
     assert all(k.value.origin.startswith("env:") for k in keys)
-    assert [k.name for k in keys if not k.test_key] == ["partner-7"]
+    assert [k.name for k in keys if not k.test_key] == ["partner-7", "disabled-key"]
 
 
 def test_staging_example_names_a_missing_variable(root: pathlib.Path) -> None:

@@ -77,9 +77,27 @@ def test_specific_gateway_response_overrides_status_and_template() -> None:
     assert resp.status == 418
     assert resp.body == b'{"error":"Unauthorized","t":"x"}'
     assert header(resp, "X-Why") == "custom"
-    assert header(resp, "Access-Control-Allow-Origin") == "https://p.example"  # inherited from DEFAULT_4XX
+    # A customised type takes nothing from DEFAULT_4XX (SNAP test_apigateway_api.snapshot.json
+    # TestApiGatewayGatewayResponse::test_gateway_response_put [put-gateway-response-default-ignored]).
+    assert header(resp, "Access-Control-Allow-Origin") is None
     other = render("rest", Rejection(Kind.THROTTLED), RID, custom)
     assert other.status == 429 and other.body == b'{"message": "Too Many Requests"}'
+    assert header(other, "Access-Control-Allow-Origin") == "https://p.example"  # not customised: DEFAULT_4XX
+
+
+def test_customised_type_without_status_keeps_its_own_and_only_its_parameters() -> None:
+    """SNAP test_gateway_response_put [get-gateway-responses]: DEFAULT_5XX 599 + a header; a type
+    customised with a header only keeps its own status; a type left alone takes DEFAULT_5XX's."""
+    custom = {
+        "DEFAULT_5XX": GatewayResponse("DEFAULT_5XX", 599, {"x-request-header": "a"}, '{"m":1}'),
+        "INTEGRATION_FAILURE": GatewayResponse("INTEGRATION_FAILURE", None, {"foo": "bar"}, None),
+    }
+    own = render("rest", Rejection(Kind.INTEGRATION_MISCONFIGURED), RID, custom)
+    assert own.status == 500 and own.body == b'{"message": "Internal server error"}'
+    assert header(own, "foo") == "bar" and header(own, "x-request-header") is None
+    inherited = render("rest", Rejection(Kind.AUTHORIZER_ERROR), RID, custom)
+    assert inherited.status == 599 and inherited.body == b'{"m":1}'
+    assert header(inherited, "x-request-header") == "a" and header(inherited, "foo") is None
 
 
 def test_request_too_large_is_not_customisable() -> None:

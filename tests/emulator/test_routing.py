@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fixtures.contract import Integration, Route
-from fixtures.emulator.routing import RouteTable, select_route
+from fixtures.emulator.routing import RouteTable, rest_resource_path, select_route
 
 
 def _route(method: str, path: str) -> Route:
@@ -88,13 +88,35 @@ def test_path_param_is_a_whole_non_empty_segment() -> None:
     assert table.select("GET", "/clinics/7") is not None
 
 
-def test_rest_most_specific_resource_wins_then_method() -> None:
+def test_rest_most_specific_resource_with_the_method_wins() -> None:
     routes = [_route("GET", "/appointments/{id}"), _route("ANY", "/{proxy+}")]
     table = RouteTable(routes, "rest")
     assert _key(table, "GET", "/appointments/1") == "GET /appointments/{id}"
-    # The resource /appointments/{id} is the most specific; POST is not defined there.
-    assert table.select("POST", "/appointments/1") is None
+    # POST is not defined on /appointments/{id}: a less specific resource defining it answers.
+    assert _key(table, "POST", "/appointments/1") == "ANY /{proxy+}"
     assert _key(table, "POST", "/other/1") == "ANY /{proxy+}"
+
+
+def test_rest_method_missing_on_a_resource_falls_back_to_the_greedy_one() -> None:
+    """AWS-validated test_proxy_routing_with_hardcoded_resource_sibling: OPTIONS /test (POST only on
+    /test) is answered by /{proxy+}'s OPTIONS; /test/any's ANY answers every method there."""
+    routes = [_route("POST", "/test"), _route("ANY", "/test/any"), _route("OPTIONS", "/{proxy+}")]
+    table = RouteTable(routes, "rest")
+    assert _key(table, "OPTIONS", "/test") == "OPTIONS /{proxy+}"
+    assert _key(table, "POST", "/test") == "POST /test"
+    assert _key(table, "OPTIONS", "/test/any") == "ANY /test/any"
+    assert table.select("GET", "/test") is None  # no resource defines GET: 403
+
+
+def test_rest_leading_slashes_select_the_resource_without_them() -> None:
+    """SNAP test_lambda_aws_proxy_integration [invocation-hardcoded, ...-with-prepended-slash]."""
+    table = RouteTable([_route("ANY", "/{proxy+}"), _route("ANY", "/hardcoded")], "rest")
+    assert _key(table, "GET", "//hardcoded") == "ANY /hardcoded"
+    match = table.select("GET", "//proxy-value")
+    assert match is not None and match.path_params == {"proxy": "proxy-value"}
+    assert rest_resource_path("//a//b") == "/a//b" and rest_resource_path("/a") == "/a"
+    http = RouteTable([_route("GET", "/health")], "http")
+    assert http.select("GET", "//health") is None  # HTTP API: unknown, not collapsed
 
 
 def test_rest_wrong_method_on_exact_resource_is_no_route() -> None:

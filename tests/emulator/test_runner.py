@@ -13,6 +13,7 @@ from email.message import Message
 import pytest
 
 from fixtures.emulator.runner import start_emulator
+from fixtures.errors import ConfigError
 from fixtures.tokens import TokenFactory
 
 pytestmark = pytest.mark.slow
@@ -112,6 +113,8 @@ def test_cli_bad_stage_is_one_line_exit_2() -> None:
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_runner_failure_reports_log_tail(tmp_path) -> None:
-    with pytest.raises(RuntimeError, match="log tail"):
+def test_runner_failure_is_the_emulators_one_line_configuration_error(tmp_path) -> None:
+    """An emulator that refuses its configuration (exit 2) is a ConfigError with its one line."""
+    with pytest.raises(ConfigError, match=r"unknown fault\(s\) no.such_fault") as info:
         start_emulator(private_stage(tmp_path), faults=["no.such_fault"], log_path=str(tmp_path / "l"))
+    assert "\n" not in str(info.value) and "Traceback" not in str(info.value)

@@ -148,7 +148,22 @@ def test_content_type_match_ignores_parameters_and_case() -> None:
 def test_unmatched_content_type_is_not_validated() -> None:
     validator = RequestValidator(_route())
     assert _passes(validator, OK_PARAMS, "text/plain", b"anything")
+
+
+def test_missing_content_type_is_validated_as_json() -> None:
+    """SNAP test_apigateway_common.snapshot.json ..._with_ref_models [failed-validation]: a request
+    without Content-Type is validated against the application/json model (an empty body too)."""
+    validator = RequestValidator(_route())
+    assert _reject(validator, OK_PARAMS, None, b"anything").kind is Kind.BAD_REQUEST_BODY
+    assert _reject(validator, OK_PARAMS, None, b"").kind is Kind.BAD_REQUEST_BODY
+    assert _reject(validator, OK_PARAMS, "", b"{}").kind is Kind.BAD_REQUEST_BODY
+    assert _passes(validator, OK_PARAMS, None, GOOD)  # control: a valid body passes without it too
+
+
+def test_fault_passes_untyped_bodies_unvalidated() -> None:
+    validator = RequestValidator(_route(), frozenset({"validation.no_content_type_bypass"}))
     assert _passes(validator, OK_PARAMS, None, b"anything")
+    assert _reject(validator, OK_PARAMS, "application/json", b"{}").kind is Kind.BAD_REQUEST_BODY
 
 
 def test_default_model_applies_to_any_content_type() -> None:
@@ -179,7 +194,7 @@ def test_module_validate_helper() -> None:
 
 
 def test_every_fault_is_described() -> None:
-    assert len(FAULTS) == 4 and all(name.startswith("validation.") for name in FAULTS)
+    assert len(FAULTS) == 5 and all(name.startswith("validation.") for name in FAULTS)
 
 
 def test_fault_validator_off() -> None:

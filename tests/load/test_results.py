@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from fixtures.stage import Tolerance
@@ -181,3 +182,17 @@ def test_result_record_reports_the_power_margin() -> None:
     }
     assert "power margin 28 (needs 20)" in verdict_line(record)
     json.dumps(record)  # the record stays plain JSON
+
+
+def test_the_verdict_line_says_which_comparison_failed_with_its_numbers() -> None:
+    """A FAIL line names the failed comparison (issue 12: "429 0+243 quota" alone said nothing)."""
+    sc = scenario("over-rate", "GET /kiosk/queue")
+    check = {"group": "GET /kiosk/queue", "comparison": "429 body", "observed": "243 'Limit Exceeded'",
+             "expected": "'Too Many Requests'", "count": 243}  # fmt: skip
+    j = replace(judged(group("GET /kiosk/queue", 700, 457, quota=243), status="fail"), checks=(check,))
+    record = scenario_result(sc, j, "staging")
+    assert record["checks"] == [check] and record["chart"] == {}
+    line = verdict_line(record).splitlines()[0]
+    assert line.startswith("FAIL") and "failed: 429 body (GET /kiosk/queue): 243 'Limit Exceeded'" in line
+    assert "vs 'Too Many Requests'" in line
+    json.dumps(record)

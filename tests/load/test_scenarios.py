@@ -369,3 +369,31 @@ def test_excluded_routes_are_never_targeted(stage: StageConfig, contracts: dict)
     with pytest.raises(ConfigError, match="excluded GET /health"):
         guard(_with_api(stage, "portal", excluded={"GET /health": "probe"}), original)
     assert portal.excluded == {}
+
+
+def test_a_dedicated_failure_probe_route_is_never_a_load_target(stage: StageConfig, contracts: dict) -> None:
+    """A route that always fails would turn every scenario on it into "refused for other reasons"."""
+    from fixtures.stage import FailureProbe
+
+    before = {s.route_key for s in plan_stage(stage, contracts, Bounds()).sends if s.api == "portal"}
+    assert "GET /health" in before  # positive control: the route is a target when it is not a probe
+    portal = stage.api("portal")
+    samples = replace(portal.samples, failure_probes=(FailureProbe("GET /health"),))
+    probed = _with_api(stage, "portal", samples=samples)
+    after = {s.route_key for s in plan_stage(probed, contracts, Bounds()).sends if s.api == "portal"}
+    assert after and "GET /health" not in after
+
+
+def test_a_plan_throttle_hidden_by_a_lower_stage_limit_cannot_be_judged(
+    stage: StageConfig, contracts: dict
+) -> None:
+    """Power is measured against the group's own limit ignored: with the stage's method limit below
+    the usage plan's, a gateway that ignores the plan throttle looks the same, so no pass is possible."""
+    before = _by_id(plan_stage(stage, contracts, Bounds()))["partner.plan-throttle"]
+    assert before.runs and before.power is not None and before.power.enough  # positive control
+    partner = stage.api("partner")
+    low = replace(partner.throttle, stage=Limit(8, 4))  # below the plan's 10/s, burst 5
+    hidden = _by_id(plan_stage(_with_api(stage, "partner", throttle=low), contracts, Bounds()))
+    plan_throttle = hidden["partner.plan-throttle"]
+    assert not plan_throttle.runs or plan_throttle.power is None or not plan_throttle.power.enough
+    assert plan_throttle.skipped is not None and "cannot tell" in plan_throttle.skipped

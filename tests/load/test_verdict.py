@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import replace
+from itertools import accumulate
 
 from fixtures.stage import Limit, Tolerance
 from load.bucket import Event, replay
@@ -546,3 +547,48 @@ def test_limit_exceeded_in_a_throttle_scenario_spending_a_quota_is_inconclusive(
         i: replace(o, body_kind="quota") if o.status == 429 else o for i, o in _gateway(plain, PLAN).items()
     }
     assert judge(_scenario(PLAN), plain, mislabelled, TOL, True, EPOCH).status == "fail"
+
+
+def test_each_failure_names_its_comparison_with_the_numbers() -> None:
+    """The reasons' comparisons, as fields: which comparison failed, on which group, the numbers."""
+    sc, sends = _quota_case()
+    verdict = judge(
+        sc, sends, _gateway(sends, QUOTA_LIMITS, QUOTAS, quota_body="throttled"), TOL, True, EPOCH
+    )
+    body = next(c for c in verdict.checks if c["comparison"] == "429 body")
+    assert body["group"] == "key a" and body["count"] == 10 and body["expected"] == "'Limit Exceeded'"
+    sends = _burst_sends()
+    doubled = judge(_scenario(BURST), sends, _gateway(sends, {"r": Limit(100, 400)}), TOL, True, EPOCH)
+    count = next(c for c in doubled.checks if c["comparison"] == "accepted vs model")
+    assert (
+        count["observed"] == doubled.groups[0].accepted
+        and count["model"] == doubled.groups[0].expected_accepted
+    )
+    assert judge(_scenario(BURST), sends, _gateway(sends, BURST), TOL, True, EPOCH).checks == ()
+
+
+def test_a_burst_chart_series_has_bins_of_at_most_10_ms_and_the_bucket_size() -> None:
+    sends = _burst_sends()  # 300 requests in 0.15 s against a bucket of 200
+    chart = judge(_scenario(BURST), sends, _gateway(sends, BURST), TOL, True, EPOCH).chart
+    assert chart["kind"] == "burst" and chart["burst"] == 200 and chart["rate"] == 100
+    assert isinstance(chart["bin_s"], float) and chart["bin_s"] <= 0.01
+    accepted, throttled, sent = (list(chart[k]) for k in ("accepted", "throttled", "sent"))  # type: ignore[call-overload]
+    assert sum(accepted) + sum(throttled) == sum(sent) == 300
+    cumulative = list(accumulate(accepted))
+    full = next(i for i, v in enumerate(cumulative) if v >= 200)  # the bucket is empty here...
+    assert full < len(cumulative) * 0.75 and cumulative[-1] - 200 < 30  # ...then only the refill
+
+
+def test_rate_and_quota_chart_series() -> None:
+    sends = _sends([("GET /a", ("r",), None, 200, 2000, 0.0), ("GET /a", ("r",), None, 500, 200, 0.1)])
+    rate = judge(
+        _scenario(BURST, fit_rate=("GET /a",)), sends, _gateway(sends, BURST), TOL, True, EPOCH
+    ).chart
+    assert rate["kind"] == "rate" and rate["bin_s"] == 0.1 and rate["group"] == "GET /a"
+    sc, sends = _quota_case()
+    quota = judge(sc, sends, _gateway(sends, QUOTA_LIMITS, QUOTAS), TOL, True, EPOCH).chart
+    assert quota["kind"] == "quota"
+    assert [(g["name"], g["accepted"], g["limit_exceeded"], g["quota"]) for g in quota["groups"]] == [
+        ("key a", 50, 10, 50),
+        ("key b", 10, 0, 50),
+    ]

@@ -70,7 +70,7 @@ def test_build_writes_gate_json_summary_and_one_allure_result_per_scenario(tmp_p
     summary = (out / "summary.md").read_text()
     assert "FAIL" in summary and "`load.fail`" in summary and "| partner.quota |" in summary
     results = {r["fullName"]: r for r in own_results(out)}
-    assert set(results) == {"load.portal#burst", "load.partner#quota", "gate#verdict"}
+    assert set(results) == {"load.portal#burst", "load.partner#quota", "gate#verdict", "gate#coverage"}
     quota = results["load.partner#quota"]
     assert quota["status"] == "failed" and results["load.portal#burst"]["status"] == "passed"
     labels = {(lab["name"], lab["value"]) for lab in quota["labels"]}
@@ -90,7 +90,7 @@ def test_rebuilding_does_not_duplicate_own_results(tmp_path: Path) -> None:
     build(info(), out, render_html=False)
     first = len(list((out / "allure-results").iterdir()))
     build(info(), out, render_html=False)
-    assert len(own_results(out)) == 3
+    assert len(own_results(out)) == 4  # two scenarios, the verdict, the coverage page
     assert len(list((out / "allure-results").iterdir())) == first
 
 
@@ -175,21 +175,23 @@ def locust_dir(tmp_path: Path) -> Path:
     return out
 
 
-def test_every_load_result_reaches_locusts_csv_and_html_stored_once(tmp_path: Path) -> None:
+def test_locusts_whole_run_files_are_attached_once_and_no_file_serves_two_results(tmp_path: Path) -> None:
+    """Allure 3 lists a file a second result refers to as "missed": each attachment is one result's."""
     out = locust_dir(tmp_path)
     build(info(load_exit=0), out, render_html=False)
     results = {r["fullName"]: r for r in own_results(out)}
     load = [r for name, r in results.items() if name.startswith("load.")]
     assert len(load) == 3
-    html_sources = set()
     for result in load:
-        by_name = {a["name"]: a for a in result["attachments"]}
-        page = by_name["Locust HTML report (whole run)"]
-        assert page["type"] == "text/html" and "Locust locust_stats.csv (whole run)" in by_name
-        assert "Locust locust_stats_history.csv (whole run)" not in by_name
-        html_sources.add(page["source"])
-    assert len(html_sources) == 1  # one stored copy, referenced by every scenario
-    assert "Locust Test Report" in (out / "allure-results" / html_sources.pop()).read_text()
+        names = {a["name"] for a in result["attachments"]}
+        assert not any("whole run" in n for n in names), names
+    verdict = {a["name"]: a for a in results["gate#verdict"]["attachments"]}
+    page = verdict["Locust HTML report (whole run)"]
+    assert page["type"] == "text/html" and "Locust locust_stats.csv (whole run)" in verdict
+    assert "Locust locust_stats_history.csv (whole run)" not in verdict
+    assert "Locust Test Report" in (out / "allure-results" / page["source"]).read_text()
+    sources = [a["source"] for r in results.values() for a in r.get("attachments", [])]
+    assert len(sources) == len(set(sources))
     burst = {a["name"]: a for a in results["load.portal#burst"]["attachments"]}
     own = (out / "allure-results" / burst["Locust stats of portal.burst (CSV)"]["source"]).read_text()
     assert own.splitlines()[0].startswith("Type,Name,Request Count")
@@ -290,4 +292,4 @@ def test_a_rebuild_from_files_keeps_the_runs_timing_details_and_contracts(tmp_pa
     first = build(info(load_exit=0, contract_digest=contracts), out, render_html=False).gate
     again = build(info_from_previous(first, (TOKEN, API_KEY, LAMBDA_TOKEN)), out, render_html=False).gate
     assert again["timing"] == first["timing"] and again["contract_digest"] == first["contract_digest"]
-    assert again["counts"]["load"] == first["counts"]["load"] and len(own_results(out)) == 4
+    assert again["counts"]["load"] == first["counts"]["load"] and len(own_results(out)) == 5

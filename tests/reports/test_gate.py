@@ -302,3 +302,52 @@ def test_a_load_scenario_not_applicable_blocks_nothing_and_a_waived_inconclusive
     assert rules(replace(inconclusive, coverage=waived)) == []
     failed = apply_waivers((cell("failed", "s1", part="load"),), {"portal.s1": "nope"})
     assert rules(replace(good(), load=load("pass", "fail"), coverage=failed)) == ["load.fail"]
+
+
+def test_a_drift_difference_fails_and_its_line_is_the_reason() -> None:
+    """stagegate drift before load found the deployed stage differs: load was skipped, the gate fails."""
+    line = "apis.partner.usage_plans.partner-plan.quota: file 10000, deployed 5000"
+    skipped = Part("skipped_by_policy", "drift: 1 difference(s)")
+    inputs = replace(good(), load_part=skipped, load=None, drift=(line,))
+    decision = evaluate(inputs)
+    assert (decision.verdict, decision.exit_code) == ("fail", 1)
+    assert [(r.rule, r.message) for r in decision.reasons] == [("stage.drift", line)]
+
+
+def test_a_drift_check_that_could_not_run_is_inconclusive() -> None:
+    error = "get-api a1b2c3d4e5: access denied (AccessDeniedException); grant the read-only actions ..."
+    inputs = replace(good(), load_part=Part("skipped_by_policy", "drift"), load=None, drift_error=error)
+    decision = evaluate(inputs)
+    assert (decision.verdict, decision.exit_code) == ("inconclusive", 3)
+    assert rules(inputs) == ["stage.drift_unchecked"]
+
+
+def test_locust_exit_3_is_explained_by_waived_or_not_applicable_scenarios() -> None:
+    """Locust cannot know the waivers: its exit 3 for them (or for none passing) is not an abort."""
+    from reports.gate import apply_waivers
+
+    waived = apply_waivers((cell("not_exercised", "s1", part="load"),), {"portal.s1": "real keys only"})
+    inconclusive = replace(
+        good(), load=replace(load("pass", "inconclusive"), verdict="inconclusive", exit_code=3)
+    )
+    assert rules(replace(inconclusive, coverage=waived)) == []
+    all_na = replace(good(), load=replace(load("not_applicable", "not_applicable"), exit_code=3))
+    assert rules(all_na) == []
+    # Control: exit 3 with every scenario passing and nothing waived is still unexplained.
+    unexplained = replace(good(), load=replace(load("pass", "pass"), exit_code=3))
+    assert rules(unexplained) == ["part.aborted"]
+
+
+def test_load_not_allowed_or_narrowed_on_a_full_scope_stage_is_partial() -> None:
+    from reports.gate import scope_gaps
+
+    assert scope_gaps("full", False, False, 0, without_load=("partner",))
+    assert scope_gaps("conformance", False, False, 0, without_load=("partner",)) == ()
+    assert "narrowed to scenario 'portal.burst'" in scope_gaps("full", False, False, 0, (), "portal.burst")[0]
+
+
+def test_isolated_load_env_drops_locust_options_and_home() -> None:
+    from reports.run import isolated_load_env
+
+    env = isolated_load_env({"LOCUST_SCENARIO": "portal.under-rate", "HOME": "/root", "KEEP": "1"}, "/tmp/x")
+    assert env == {"HOME": "/tmp/x", "KEEP": "1"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from reports.report_data import missed_attachments
 from tests.reports.browser import chromium, dump_dom, result_fragment, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,8 @@ def test_gate_on_the_embedded_stage_passes_and_writes_a_rendering_report() -> No
     assert re.search(r"^load: (portal|partner)\.[a-z-]+ \(\d+/\d+\)", done.stdout, re.M)  # progress
     report = out / "local" / "report.html"
     assert report.is_file(), gate_json["report"]
+    # Every attachment a result lists is in the single file (Allure marks the others "missed").
+    assert gate_json["report"]["missed"] == [] and missed_attachments(report.read_text()) == []
     if chromium() is not None:
         fragment = result_fragment(out / "local" / "allure-results", "gate#verdict")
         assert "Gate verdict: PASS" in dump_dom(report, fragment)
@@ -73,7 +76,21 @@ def test_seeded_fault_fails_the_gate_and_names_the_rule(tmp_path: Path) -> None:
 
     new = failing("fault") - failing("control")  # the control run is the positive control
     assert new and all("[cors]" in m for m in new), (new, control.stdout[-1500:])
-    assert "[conformance.unexpected_failure] test_cors::" in done.stdout
+    assert "FAIL [conformance.unexpected_failure] cors " in done.stdout
+    # One reason per rule and cause (14 failing cases, two rules, one cause), each with what came
+    # back, what was expected and the likely cause: as fields in gate.json, as rows in summary.md.
+    reasons = json.loads((tmp_path / "fault" / "local" / "gate.json").read_text())["reasons"]
+    grouped = [r["detail"] for r in reasons if r["rule"] == "conformance.unexpected_failure"]
+    assert len(grouped) == 2 and sum(d["cases"] for d in grouped) == 14
+    for d in grouped:
+        assert "access-control-allow-origin: https://evil.example" in d["received"]
+        assert (
+            d["expected"].startswith("no Access-Control-Allow-Origin")
+            and "allow_origins" in d["likely_cause"]
+        )
+    summary = (tmp_path / "fault" / "local" / "summary.md").read_text()
+    rows = [line for line in summary.splitlines() if line.startswith("| `") and "(cors)" in line]
+    assert len(rows) == 2 and all("evil.example" in r and "allow_origins" in r for r in rows), summary
 
 
 def test_ctrl_c_stops_the_embedded_stage(tmp_path: Path) -> None:

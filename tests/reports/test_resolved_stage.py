@@ -1,4 +1,4 @@
-"""The port-filled embedded stage as a remote stage file: no [emulator], no secret values in the file."""
+"""The port-filled embedded stage for the parts: attached to the running emulator, no secret in the file."""
 
 from __future__ import annotations
 
@@ -22,14 +22,15 @@ def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path:
     try:
         path, env = write_resolved_stage(stage, 45678, tmp_path)
         text = path.read_text()
-        assert "[emulator]" not in text and ".emulator]" not in text
+        assert "{port}" not in text and "port = 45678" in text
         for secret in stage_secrets(stage):
             assert secret not in text
         resolved = load_stage(str(path), environ=env)
     finally:
         for key in created:
             key.unlink(missing_ok=True)
-    assert not resolved.embedded
+    # Still the emulator (its exact answers are asserted), but running: no part starts another one.
+    assert resolved.embedded and not resolved.needs_emulator and stage.needs_emulator
     assert [a.base_url for a in resolved.apis] == [
         "http://127.0.0.1:45678/portal",
         "http://127.0.0.1:45678/partner/v1",
@@ -91,3 +92,16 @@ def test_resolved_stage_of_the_started_emulator_points_at_its_own_keys(tmp_path:
         str(tmp_path / f"{a.name}-signing-key.pem") for a in resolved.apis
     ]
     assert resolved.apis[0].base_url == "http://127.0.0.1:45679/portal"
+
+
+def test_literal_token_sources_of_an_embedded_stage_travel_in_the_environment(tmp_path: Path) -> None:
+    source = Path("stages/local.toml").read_text()
+    extra = '\nwrong_issuer = { token = "planted-wrong-issuer-token-9f2" }\n'
+    text = source.replace('kid = "stagegate-local-portal"', 'kid = "stagegate-local-portal"' + extra, 1)
+    assert text != source
+    copy = tmp_path / "local.toml"
+    copy.write_text(text)
+    stage = load_stage(str(copy))
+    path, env = write_resolved_stage(stage, 45679, tmp_path)
+    assert "planted-wrong-issuer-token-9f2" not in path.read_text()
+    assert "planted-wrong-issuer-token-9f2" in env.values()

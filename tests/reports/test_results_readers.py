@@ -149,3 +149,16 @@ def test_fallback_detail_from_counts_and_fit() -> None:
         "accepted 44/90 (model 45), 429: 46, fitted rate 10.01/s, fitted burst 19.87"
     )
     assert fallback_detail({"verdict": "inconclusive"}) == ""  # no counts: nothing invented
+
+
+def test_a_narrowed_load_run_says_so_in_its_selection(tmp_path: Path) -> None:
+    """load/run.json records the --scenario filters; the gate treats them as a narrower run."""
+    from reports.load_results import read_load
+
+    (tmp_path / "summary.json").write_text("[]")
+    (tmp_path / "run.json").write_text(json.dumps({"selection": ["portal.burst"], "scenarios": []}))
+    found = read_load(tmp_path)
+    assert found is not None and found.selection == ("portal.burst",)
+    (tmp_path / "run.json").write_text(json.dumps({"selection": [], "scenarios": []}))
+    again = read_load(tmp_path)
+    assert again is not None and again.selection == ()

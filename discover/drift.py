@@ -1,0 +1,305 @@
+"""Drift: the stage file's limits, usage plans, keys, CORS and authorizers against the deployed stage.
+
+`drift_lines(stage, clients_for)` reads each API's deployed stage with the same read-only calls as
+discover and returns one line per difference, e.g.
+`apis.partner.usage_plans.partner-plan.quota: file 10000, deployed 5000`. The gate runs it before
+load (`drift_check`): a difference means the load verdict would be judged against the wrong limits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from discover.aws import Clients
+from discover.errors import DiscoverError
+from discover.model import Deployed
+from fixtures.contract import Authorizer, CognitoAuthorizer, Contract, CorsConfig, JwtAuthorizer
+from fixtures.errors import ConfigError
+from fixtures.stage import ApiConfig, Limit, StageConfig
+from fixtures.tomlcheck import key_path
+
+_EXECUTE_API = re.compile(
+    r"^https://(?P<id>[a-z0-9]{1,20})\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<path>/[^?#]*)?$"
+)
+Tree = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an API of the stage file is deployed, read from its execute-api base URL."""
+
+    api_id: str
+    region: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """What the gate learns from drift before load."""
+
+    checked: bool
+    differences: tuple[str, ...] = ()
+    error: str = ""  # the check was asked for but could not run (one line)
+    why_not: str = ""  # why it was not run
+
+    @property
+    def blocks_load(self) -> bool:
+        return bool(self.differences or self.error)
+
+    @property
+    def load_detail(self) -> str:
+        """Why load was skipped, for the report's load part."""
+        if self.differences:
+            return (
+                f"drift: {len(self.differences)} difference(s) between the stage file and the deployed stage"
+            )
+        return "drift: the deployed stage could not be read (drift_check = true)"
+
+    @property
+    def summary(self) -> str:
+        """One progress line."""
+        if self.differences:
+            return f"{len(self.differences)} difference(s) from the deployed stage; load skipped"
+        if self.error:
+            return f"could not check; load skipped ({self.error})"
+        if self.checked:
+            return "the deployed stage matches the stage file"
+        return f"not checked ({self.why_not})"
+
+
+class AnyEnvironment(Mapping[str, str]):
+    """An environment in which every variable is set: drift reads no secret, so none is looked up."""
+
+    def __getitem__(self, name: str) -> str:
+        return "not-read-by-stagegate-drift"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+def locate(api: ApiConfig) -> Location | None:
+    """The API id, region and stage of an execute-api base URL; None for any other URL."""
+    match = _EXECUTE_API.match(api.base_url)
+    if match is None:
+        return None
+    segments = [s for s in (match.group("path") or "").split("/") if s]
+    if api.flavor == "rest":
+        if not segments:
+            return None
+        return Location(match.group("id"), match.group("region"), segments[0])
+    return Location(match.group("id"), match.group("region"), segments[0] if segments else "$default")
+
+
+def should_check(stage: StageConfig, credentials: Callable[[], bool]) -> tuple[bool, str]:
+    """(run drift before load?, why not). drift_check unset: when every base URL is an execute-api URL
+    and AWS credentials are available."""
+    if stage.embedded:
+        return False, ""  # nothing deployed in AWS: nothing to say
+    if stage.drift_check is False:
+        return False, "drift_check = false"
+    if stage.drift_check is True:
+        return True, ""
+    if not all(locate(api) for api in stage.apis):
+        return False, ""  # not (only) API Gateway's own URLs: nothing to compare by default
+    if not credentials():
+        return False, "no AWS credentials (set drift_check = true to require the check)"
+    return True, ""
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _limit(limit: Limit | None) -> Tree:
+    return {} if limit is None else {"rate": _number(limit.rate), "burst": limit.burst}
+
+
+def _cors(cors: CorsConfig | None) -> Tree:
+    if cors is None:
+        return {}
+    return {
+        "allow_origins": sorted(cors.allow_origins),
+        "allow_methods": sorted(m.upper() for m in cors.allow_methods),
+        "allow_headers": sorted(h.lower() for h in cors.allow_headers),
+        "expose_headers": sorted(h.lower() for h in cors.expose_headers),
+        "max_age": cors.max_age,
+        "allow_credentials": cors.allow_credentials,
+    }
+
+
+def authorizer_tree(authorizer: Authorizer, flavor: str) -> Tree:
+    """The settings of an authorizer that decide who gets in (its name aside)."""
+    if isinstance(authorizer, JwtAuthorizer):
+        return {
+            "type": "jwt",
+            "identity_source": authorizer.identity_source,
+            "issuer": authorizer.issuer,
+            "audience": sorted(authorizer.audience),
+        }
+    if isinstance(authorizer, CognitoAuthorizer):
+        return {
+            "type": "cognito_user_pools",
+            "identity_source": authorizer.identity_source,
+            "provider_arns": sorted(authorizer.provider_arns),
+        }
+    tree: Tree = {
+        "type": authorizer.kind,
+        "function": authorizer.function,
+        "identity_sources": sorted(authorizer.identity_sources),
+        "ttl_seconds": authorizer.ttl_seconds,
+    }
+    if flavor == "http":
+        tree.update(payload_version=authorizer.payload_version, simple_responses=authorizer.simple_responses)
+    if authorizer.kind == "token":
+        tree["identity_validation_regex"] = authorizer.identity_validation_regex
+    return tree
+
+
+def file_tree(api: ApiConfig, contract: Contract) -> Tree:
+    """What the stage file (and its contract) declares, in drift's shape."""
+    used = sorted({r.authorizer for r in contract.routes if r.authorizer})
+    tree: Tree = {
+        "throttle": {
+            **_limit(api.throttle.stage),
+            "routes": {k: _limit(v) for k, v in api.throttle.routes.items()},
+        },
+        "authorizers": {name: authorizer_tree(contract.authorizers[name], api.flavor) for name in used},
+    }
+    if api.flavor == "http":
+        tree["cors"] = _cors(contract.cors)
+    else:
+        tree["usage_plans"] = {
+            plan.name: {
+                **_limit(plan.throttle),
+                **(
+                    {"quota": plan.quota_limit, "period": plan.quota_period, "offset": plan.quota_offset}
+                    if plan.quota_limit is not None
+                    else {}
+                ),
+                "method_throttle": {k: _limit(v) for k, v in plan.method_throttle.items()},
+                "keys": {key.name: {"enabled": key.enabled} for key in plan.keys},
+            }
+            for plan in api.usage_plans
+        }
+    return tree
+
+
+def deployed_tree(deployed: Deployed, authorizer_names: list[str]) -> Tree:
+    """The deployed stage in drift's shape (authorizers: those the file's routes name)."""
+    tree: Tree = {
+        "throttle": {
+            **_limit(deployed.throttle),
+            "routes": {k: _limit(v) for k, v in deployed.routes.items()},
+        },
+        "authorizers": {
+            name: authorizer_tree(deployed.authorizers[name], deployed.flavor)
+            for name in authorizer_names
+            if name in deployed.authorizers
+        },
+    }
+    if deployed.flavor == "http":
+        tree["cors"] = _cors(deployed.cors)
+    else:
+        tree["usage_plans"] = {
+            plan.name: {
+                **_limit(plan.throttle),
+                **(
+                    {"quota": plan.quota, "period": plan.period, "offset": plan.offset}
+                    if plan.quota is not None
+                    else {}
+                ),
+                "method_throttle": {k: _limit(v) for k, v in plan.method_throttle.items()},
+                "keys": {key.name: {"enabled": key.enabled} for key in plan.keys},
+            }
+            for plan in deployed.plans
+        }
+    return tree
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "absent"
+    if isinstance(value, dict):
+        return "present" if value else "absent"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value)
+
+
+def differences(file: Tree, deployed: Tree, parts: tuple[str, ...]) -> list[str]:
+    """One line per leaf (or whole subtree present on one side only) that differs, in sorted order."""
+    out = []
+    for name in sorted(set(file) | set(deployed)):
+        mine, theirs = file.get(name), deployed.get(name)
+        here = (*parts, name)
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            out += differences(mine, theirs, here)
+        elif mine in (None, {}) and theirs in (None, {}):
+            continue
+        elif mine != theirs:
+            out.append(f"{key_path(here)}: file {_shown(mine)}, deployed {_shown(theirs)}")
+    return out
+
+
+def api_drift(api: ApiConfig, deployed: Deployed) -> list[str]:
+    """Every difference between one API of the stage file and its deployed stage."""
+    contract = api.contract()
+    mine = file_tree(api, contract)
+    return differences(mine, deployed_tree(deployed, sorted(mine["authorizers"])), ("apis", api.name))
+
+
+def read_deployed(api: ApiConfig, clients: Clients, where: Location) -> Deployed:
+    from discover.aws_http import read_http
+    from discover.aws_rest import read_rest
+
+    reader = read_http if api.flavor == "http" else read_rest
+    return reader(clients, where.api_id, where.stage)
+
+
+def drift_lines(stage: StageConfig, clients_for: Callable[[str], Clients]) -> list[str]:
+    """Every difference of the stage, API by API. Raises DiscoverError / ConfigError when it cannot check."""
+    out: list[str] = []
+    clients: dict[str, Clients] = {}
+    for api in stage.apis:
+        where = locate(api)
+        if where is None:
+            raise DiscoverError(
+                f"apis.{api.name}.base_url {api.base_url} is not an execute-api URL, so drift cannot find "
+                "the API; use the execute-api URL, or set drift_check = false"
+            )
+        if where.region not in clients:
+            clients[where.region] = clients_for(where.region)
+        out += api_drift(api, read_deployed(api, clients[where.region], where))
+    return out
+
+
+def gate_drift(
+    stage: StageConfig, clients_for: Callable[[str], Clients], credentials: Callable[[], bool]
+) -> DriftResult:
+    """The gate's drift step: run when asked (or by default), never raising."""
+    run, why = should_check(stage, credentials)
+    if not run:
+        return DriftResult(False, why_not=why)
+    try:
+        return DriftResult(True, differences=tuple(drift_lines(stage, clients_for)))
+    except (DiscoverError, ConfigError) as exc:
+        problem = str(exc)
+    except Exception as exc:  # the gate never dies on its drift step: an unexpected answer is a finding
+        problem = f"drift check failed: {type(exc).__name__}: {str(exc)[:200]}"
+    if stage.drift_check is None:  # the default check: what it cannot do is a note, not a block
+        return DriftResult(False, why_not=f"could not check: {problem}")
+    return DriftResult(True, error=problem)

@@ -1,0 +1,2 @@
+env          = "dev"
+user_pool_id = "us-east-1_DevPool"

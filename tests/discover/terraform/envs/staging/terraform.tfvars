@@ -1,0 +1,2 @@
+env          = "staging"
+user_pool_id = "us-east-1_StagingPool"
