@@ -351,7 +351,7 @@ def in_stack(rounds: int, requests: int = 10000) -> int:
     """
     import uvloop
 
-    from fixtures.emulator.protocol import CaseKeepingProtocol  # what python -m fixtures.emulator serves with
+    from fixtures.emulator.connection import guarded_protocol  # what python -m fixtures.emulator serves with
 
     emulator, token, origin, path = _emulator_app()
     request = (
@@ -362,7 +362,7 @@ def in_stack(rounds: int, requests: int = 10000) -> int:
     for _ in range(rounds):
         figures, _ = uvloop.run(_stack_loop(hello_app, request, 1, requests))
         hello_us += figures
-        figures, head = uvloop.run(_stack_loop(emulator, request, 1, requests, CaseKeepingProtocol))
+        figures, head = uvloop.run(_stack_loop(emulator, request, 1, requests, guarded_protocol()))
         if not head.startswith(b"HTTP/1.1 200") or b"access-control-allow-origin" not in head:
             raise RuntimeError(f"emulator answered {head[:200]!r}")
         emulator_us += figures
