@@ -139,6 +139,8 @@ def discover_main(
         return _discover(args, clients_for)
     except (DiscoverError, ConfigError) as exc:
         return _fail("discover", str(exc))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # unreadable input, unwritable --out
+        return _fail("discover", f"{type(exc).__name__}: {exc}")
 
 
 def _stage_name(out: str) -> str:
@@ -305,6 +307,8 @@ def drift_main(
         lines = drift_lines(stage, clients_for or (lambda region: make_clients(region, args.profile)))
     except (DiscoverError, ConfigError) as exc:
         return _fail("drift", str(exc))
+    except Exception as exc:  # never 1: drift's 1 means "differences"
+        return _fail("drift", f"cannot check: {type(exc).__name__}: {exc}")
     for line in lines:
         print(line)
     if lines:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from discover.errors import HclError
-from discover.hcl import Module, Resource, Unresolved, load_module, parse_var
+from discover.hcl import Module, Resource, Unresolved, load_module, parse_var, refs
 from discover.model import Deployed, DeployedKey, DeployedPlan, DiscoveredApi, route_key_of_method_path
 from fixtures.contract import Authorizer, CognitoAuthorizer, CorsConfig, JwtAuthorizer, LambdaAuthorizer
 from fixtures.stage import Limit
@@ -696,7 +696,7 @@ def _plans(
     for plan in reader.of("aws_api_gateway_usage_plan"):
         bound = None
         for block in plan.blocks("api_stages"):
-            if api.address in json.dumps(block.get("api_id")):
+            if api.address in refs(block.get("api_id")):  # the address itself, not a prefix of another
                 bound = block
         if bound is None:
             continue

@@ -243,8 +243,33 @@ def render_stage(
     return "\n".join([*header, *top, *body]) + "\n"
 
 
+WITHHELD = "'stagegate-withheld'"  # a static value of the deployed integration, not copied
+WITHHELD_TEMPLATE = "## withheld by stagegate discover: a mapping template may hold a secret"
+
+
+def withhold_literals(node: Any) -> Any:
+    """The contract with every static value an integration sends to its backend withheld: a
+    request parameter given as a 'literal' or a mapping template can carry a backend secret, and
+    a stage's files hold no secret. Conformance does not read them (they shape the backend call)."""
+    if isinstance(node, list):
+        return [withhold_literals(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: withhold_literals(v) for k, v in node.items()}
+    integration = out.get("x-amazon-apigateway-integration")
+    if isinstance(integration, dict):
+        params = integration.get("requestParameters")
+        if isinstance(params, dict):
+            integration["requestParameters"] = {
+                k: WITHHELD if isinstance(v, str) and v.startswith("'") else v for k, v in params.items()
+            }
+        if isinstance(integration.get("requestTemplates"), dict):
+            integration["requestTemplates"] = {k: WITHHELD_TEMPLATE for k in integration["requestTemplates"]}
+    return out
+
+
 def render_contract(contract: Mapping[str, Any]) -> str:
-    return json.dumps(contract, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(withhold_literals(contract), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def contract_file(stage_path: str, api_name: str) -> str:

@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -148,8 +148,10 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         print(f"stagegate: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     plan = plan_run(stage, args.no_load, args.smoke)
-    drift = drift_before_load(stage, progress)
-    if drift.blocks_load and plan.load.state == "ran":  # its verdict would be judged on the wrong limits
+    # Drift matters to the load part only (its verdict would be judged on the wrong limits): a run
+    # without load neither checks it nor is blocked by a check that cannot run.
+    drift = drift_before_load(stage, progress) if plan.load.state == "ran" else DriftResult(False)
+    if drift.blocks_load:
         plan = replace(plan, load=Part("skipped_by_policy", drift.load_detail))
     out_dir = Path(args.out).resolve() / stage.name
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -218,7 +220,10 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         smoke=plan.smoke,
         unreachable=unreachable,
         contract_digest=contract_digest(
-            [ContractFile(api.name, api.flavor, api.contract_path) for api in stage.apis]
+            [
+                ContractFile(api.name, api.flavor, api.contract_path, asdict(api.generated))
+                for api in stage.apis
+            ]
         ),
         started=started,
         seconds=seconds,
