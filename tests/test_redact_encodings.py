@@ -182,3 +182,19 @@ def test_every_header_a_contract_authorizer_names_is_sensitive() -> None:
     assert Redactor().headers({"X-Custom-Identity": "v-123456"}) == {
         "X-Custom-Identity": "v-123456"
     }  # control
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda s: json.dumps(s).replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"),
+        lambda s: quote(s, safe="/="),
+        lambda s: quote(s.encode("latin-1")),
+        lambda s: repr(s.encode("utf-8"))[2:-1],
+        lambda s: "".join(f"&#{ord(c)};" if not c.isalnum() else c for c in s),
+    ],
+    ids=["jinja-tojson", "url-safe-slash-equals", "url-latin1", "python-bytes-repr", "numeric-entities"],
+)
+def test_more_encodings_of_a_secret_are_swept(encode: Callable[[str], str]) -> None:
+    secret = "pkZ&<>+/=\u00e9-Qw81"
+    assert "pkZ" not in Redactor([secret]).text(f"before {encode(secret)} after")

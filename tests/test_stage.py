@@ -203,6 +203,17 @@ def test_route_exclusion_is_read_with_its_reason(root: pathlib.Path) -> None:
     assert load_stage(_write(root, REMOTE), root=str(root), environ=ENV).api("portal").excluded == {}
 
 
+def test_generated_budget_is_read_with_defaults(root: pathlib.Path) -> None:
+    """[apis.X.generated]: the contract family's examples and seconds per route and its fixed seed."""
+    default = load_stage(_write(root, REMOTE), root=str(root), environ=ENV).api("portal").generated
+    assert (default.examples, default.seconds, default.seed) == (12, 4.0, 16)
+    text = REMOTE + "\n[apis.portal.generated]\nexamples = 30\nseconds = 2.5\nseed = 7\n"
+    api = load_stage(_write(root, text), root=str(root), environ=ENV).api("portal")
+    assert (api.generated.examples, api.generated.seconds, api.generated.seed) == (30, 2.5, 7)
+    assert "examples" in _error(root, REMOTE + "\n[apis.portal.generated]\nexamples = 0\n")
+    assert "sed" in _error(root, REMOTE + "\n[apis.portal.generated]\nsed = 1\n")
+
+
 def test_environment_is_read_only_for_the_names_the_file_gives(root: pathlib.Path) -> None:
     env = RecordingEnv({**ENV, "UNRELATED": "x"})
     load_stage(_write(root, REMOTE), root=str(root), environ=env)
@@ -555,3 +566,19 @@ def test_local_stage_loads_by_name_from_the_repo() -> None:
 def test_message_stays_one_line_for_keys_with_control_characters(root: pathlib.Path) -> None:
     message = _error(root, REMOTE.replace("[apis.portal.throttle]", '[apis.portal."thr\\nottle"]'))
     assert 'apis.portal."thr\\nottle": unknown key' in message
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("pk-valid\r\nX-Injected: 1", "holds a CR, LF or other control character"),
+        ("pk-\u20ac-euro", "holds a character an HTTP header cannot carry"),
+    ],
+)
+def test_a_secret_that_no_header_can_carry_is_a_configuration_error(
+    root: pathlib.Path, value: str, problem: str
+) -> None:
+    message = _error(root, REMOTE, {**ENV, "T_API_KEY": value})
+    assert problem in message and "T_API_KEY" in message
+    assert value not in message  # never echoed
+    assert load_stage(_write(root, REMOTE), root=str(root), environ={**ENV, "T_API_KEY": "pk-\u00e9-ok"})

@@ -207,6 +207,21 @@ def test_a_body_that_stops_gets_408_and_the_connection_closes(emulator: tuple[in
     _serves(port)
 
 
+def test_a_body_trickled_byte_by_byte_is_cut_off_at_the_whole_body_limit(emulator: tuple[int, Path]) -> None:
+    """Each byte within the pause limit, yet the body never ends: 408 once the body's whole time ran out."""
+    from fixtures.emulator.connection import BODY_TOTAL_FACTOR
+
+    port, _ = emulator
+    head = _post(b"/portal/calls/transcribe", b"Content-Length: 1000", body=b"")
+    pause = TIMEOUT_S * 0.6  # under the pause limit: the old code re-armed it for ever
+    limit = BODY_TOTAL_FACTOR * TIMEOUT_S
+    parts = [head] + [b"x"] * int(2.5 * limit / pause)  # would trickle for 2.5 times the limit
+    status, _, how, seconds = _exchange(port, b"", wait_s=3 * TIMEOUT_S, trickle=parts, pause_s=pause)
+    assert (status, how) == (408, "closed")
+    assert seconds < limit + 2 * TIMEOUT_S + 1  # cut off at the limit, not when the client gave up
+    _serves(port)
+
+
 def _token(stage: Path) -> str:
     api = load_stage(str(stage)).api("portal")
     contract = api.contract()
