@@ -72,7 +72,7 @@ ROWS: list[tuple[str, Edit, str]] = [
      "timeout_s: must be <= 120 (ASSUMPTION: 4x the 30 s integration maximum"),
     ("integration-timeout-over-http-max",
      replace('stage_name = "$default"', 'stage_name = "$default"\nintegration_timeout_ms = 100000'),
-     "apis.portal.emulator.integration_timeout_ms: must be <= 30000 (the HTTP API default integration maximum"),
+     "apis.portal.emulator.integration_timeout_ms: must be <= 30000 (the HTTP API default integration"),
     ("emulator-account-over-bound",
      replace('stage_name = "$default"', 'stage_name = "$default"\naccount_rate = 2e6\naccount_burst = 10'),
      "apis.portal.emulator.account_rate: must be <= 1000000 (ASSUMPTION"),
