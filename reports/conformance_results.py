@@ -88,6 +88,15 @@ def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
 
 
+def _error_line(message: str | None, text: str | None) -> str:
+    """What went wrong in one line: pytest's message, else the last `E   ` line of its report (the
+    report's first lines are the test's arguments, Python reprs that explain nothing)."""
+    if (message or "").strip():
+        return _first_line(message)
+    raised = [line[1:].strip() for line in (text or "").splitlines() if line.startswith("E ")]
+    return raised[-1][:300] if raised else _first_line(text)
+
+
 @dataclass
 class _Case:
     """One failing (or strictly xpassing) test case, before grouping."""
@@ -251,12 +260,12 @@ def parse_junit(
 def _outcome(case: ET.Element) -> tuple[Counts, str | None]:
     failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
     if failure is not None:
-        message = failure.get("message", "") or failure.text or ""
+        message = _error_line(failure.get("message", ""), failure.text)
         if message.startswith(XPASS_PREFIX):
             return Counts(xpassed=1), _first_line(message.removeprefix(XPASS_PREFIX)) or "unexpectedly passed"
         return Counts(failed=1), _first_line(_without_prefix(message)) or "failed"
     if error is not None:
-        return Counts(errors=1), _first_line(error.get("message", "") or error.text) or "error"
+        return Counts(errors=1), _error_line(error.get("message", ""), error.text) or "error"
     if skipped is not None:
         if skipped.get("type") == "pytest.xfail":
             return Counts(xfailed=1), None

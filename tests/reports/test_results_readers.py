@@ -162,3 +162,22 @@ def test_a_narrowed_load_run_says_so_in_its_selection(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text(json.dumps({"selection": [], "scenarios": []}))
     again = read_load(tmp_path)
     assert again is not None and again.selection == ()
+
+
+def test_an_erroring_case_reads_as_its_exception_not_its_arguments() -> None:
+    from xml.sax.saxutils import escape
+
+    from reports.conformance_results import parse_junit
+
+    text = (
+        "suite = <conformance.session.Suite object at 0x7f00>\ncheck = <conformance.expect.Check>\n\n"
+        "    def test_x(suite, check):\n>       api.send(spec)\nE   UnicodeEncodeError: 'latin-1' codec"
+        " can't encode character\n"
+    )
+    junit = (
+        '<testsuites><testsuite><testcase classname="conformance.test_cors" name="test_x[portal]">'
+        f"<error>{escape(text)}</error></testcase></testsuite></testsuites>"
+    )
+    _, _, failures, _ = parse_junit(junit, {})
+    assert failures and "UnicodeEncodeError" in failures[0].message
+    assert "Suite object" not in failures[0].message
