@@ -144,9 +144,11 @@ class Controller:
         """Worker: the master's schedule (labels only); the headers come from this worker's own stage
         file and environment."""
         plan = dict(msg.data)
-        labels = {(s.api, s.credential) for s in map(send_from_row, plan["sends"])}
+        sends = [send_from_row(row) for row in plan["sends"]]
+        # The master's stage file on this machine (--processes), else this worker's own --stage.
+        stage_file = plan["stage"] if os.path.isfile(plan["stage"]) else self.env.parsed_options.stage
         try:
-            plan["headers"] = worker_headers(plan["stage"], labels)
+            plan["headers"] = worker_headers(stage_file, sends)
         except ConfigError as exc:
             print(f"stagegate: worker {plan['worker']}: configuration error: {exc}", file=sys.stderr)
             plan.update(headers={}, sends=[], error=str(exc))

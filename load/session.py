@@ -12,7 +12,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,12 +78,24 @@ def master_exposure(bind_host: str, allowed: bool) -> tuple[str, str]:
     )
 
 
-def worker_headers(stage_file: str, rows_labels: set[tuple[str, str]]) -> dict[str, dict[str, str]]:
+def worker_headers(stage_file: str, sends: Sequence[Send]) -> dict[str, dict[str, str]]:
     """A worker's own request headers for the labels of its share: from the stage file and this
-    process's environment, never from the master (which sends labels only). ConfigError if unusable."""
+    process's environment, never from the master (which sends labels only). ConfigError if unusable,
+    or if the master's schedule sends anywhere but the stage's own base URLs (the worker's
+    credentials go only where its stage file says)."""
     stage = load_stage(stage_file)
     contracts = load_contracts(stage, only_load_allowed=True)
-    return header_table(stage, contracts, rows_labels)
+    # An embedded stage's file still holds {port}: the master's emulator runs on a port it chose.
+    bases = {
+        api.name: re.compile(re.escape(api.base_url.rstrip("/") + "/").replace(re.escape("{port}"), r"\d+"))
+        for api in stage.apis
+        if api.load_allowed
+    }
+    for send in sends:
+        if send.api not in bases or not bases[send.api].match(send.url + "/"):
+            problem = f"the master's schedule sends to {send.url}, not to this stage"
+            raise ConfigError(stage.path, send.scenario, problem)
+    return header_table(stage, contracts, {(s.api, s.credential) for s in sends})
 
 
 def bench_run(host: str, rps: float, seconds: float) -> Run:

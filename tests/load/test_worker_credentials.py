@@ -12,14 +12,17 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from fixtures.errors import ConfigError
 from fixtures.stage import load_stage
 from fixtures.stage_routes import load_contracts
 from load.credentials import header_table
+from load.records import Send
 from load.session import master_exposure, worker_headers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,11 +58,21 @@ def test_a_master_off_loopback_needs_the_flag_and_warns(
     assert (warning in found_warning) and (bool(found_warning) == bool(warning))
 
 
+def _send(api: str, url: str, credential: str) -> Send:
+    return Send(0, f"{api}.burst", 0.0, "GET", url, "GET /x", credential, ())
+
+
 def test_a_worker_builds_the_same_headers_from_its_own_stage_file() -> None:
-    stage = load_stage("local")
+    stage = load_stage("local").with_port(8080)
+    path = Path(tempfile.mkdtemp()) / "local.toml"
+    path.write_text(Path(stage.path).read_text().replace("{port}", "8080"))
     contracts = load_contracts(stage, only_load_allowed=True)
     labels = {("partner", "key:quota-a"), ("portal", "lambda:X-Clinic-Token"), ("partner", "none")}
-    assert worker_headers(stage.path, labels) == header_table(stage, contracts, labels)
+    sends = [_send(api, stage.api(api).base_url + "/x", label) for api, label in labels]
+    assert worker_headers(str(path), sends) == header_table(stage, contracts, labels)
+    # A schedule that would carry this worker's credentials anywhere else is refused.
+    with pytest.raises(ConfigError, match="not to this stage"):
+        worker_headers(str(path), [_send("partner", "http://127.0.0.2:8080/partner/v1/x", "key:quota-a")])
 
 
 @pytest.mark.slow
