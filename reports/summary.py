@@ -116,6 +116,9 @@ def _cases(detail: Mapping[str, Any]) -> str:
     return f"{cases} of {of} {verb}" if of else f"{cases} {verb}"
 
 
+SENT_WIDTH = 160  # the request line and the headers that matter; the report holds the whole exchange
+
+
 def conformance_rows(reasons: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """One row per rule and cause: the fields a person needs, from each reason's structured detail."""
     rows = []
@@ -139,6 +142,7 @@ def conformance_rows(reasons: Sequence[Mapping[str, Any]]) -> list[dict[str, str
                 ),
                 "kind": str(d.get("kind", "")),
                 "example": str(example.get("case") or example.get("test") or ""),
+                "sent": str(example.get("sent") or ""),
                 "link": str(report.get("link") or ""),
                 "history": str(d.get("history") or ""),
             }
@@ -201,8 +205,8 @@ def reasons_markdown(gate: Mapping[str, Any]) -> list[str]:
                 f"**`{rule}`** ({outcome}): {cases} case{'s' if cases > 1 else ''}, "
                 f"{len(table)} row{'s' if len(table) > 1 else ''} (one per rule and cause)",
                 "",
-                "| rule | API | cases | received | expected | likely cause |",
-                "|---|---|---|---|---|---|",
+                "| rule | API | cases | sent | received | expected | likely cause |",
+                "|---|---|---|---|---|---|---|",
             ]
             for row in conformance_rows(table):
                 where = f"<br>e.g. `{_cell(row['example'])}`" if row["example"] else ""
@@ -210,6 +214,7 @@ def reasons_markdown(gate: Mapping[str, Any]) -> list[str]:
                 where += f"<br>{_cell(row['history'])}" if row["history"] else ""
                 lines.append(
                     f"| `{row['rule']}` ({row['family']}){where} | {row['apis']} | {row['cases']} "
+                    f"| {_cell(_clip(row['sent'], SENT_WIDTH)) or '-'} "
                     f"| {_cell(row['received'])} | {_cell(row['expected'])} | {_cell(row['likely_cause'])} |"
                 )
             lines.append("")
@@ -322,6 +327,7 @@ def _console_conformance(outcome: str, r: Mapping[str, Any]) -> list[str]:
     row = conformance_rows([r])[0]
     where = f"({row['apis']}: {row['cases']})"
     lines = [f"  {outcome} [{row['gate_rule']}] {row['family']} {row['rule']} {where}"]
+    lines += [f"      sent {_clip(row['sent'], SENT_WIDTH)}"] if row["sent"] else []
     lines += [f"      received {row['received']}", f"      expected {row['expected']}"]
     lines += [f"      likely cause: {row['likely_cause']}"] if row["likely_cause"] != "-" else []
     lines += [f"      history: {row['history']}"] if row["history"] else []

@@ -129,6 +129,7 @@ def test_summary_has_one_row_per_rule_and_cause_with_received_expected_and_likel
     assert "3 of 3 failed" in rows[0] and "204 access-control-allow-origin: https://evil.example" in rows[0]
     assert "no Access-Control-Allow-Origin" in rows[0] and "CORS configuration" in rows[0]
     assert "report.html#/" in rows[0]  # the report entry to open
+    assert "| OPTIONS http://127.0.0.1/portal/health [Origin: https://evil.example] |" in rows[0]  # sent
     assert "| `partner.quota` key quota-a | 429 body | 10 'Too Many Requests' | 'Limit Exceeded' |" in md
     assert "- **`run.partial`** (inconclusive): load part skipped" in md
     for rule in ("conformance.unexpected_failure", "load.fail", "run.partial"):
@@ -148,8 +149,9 @@ def test_the_console_lists_each_reason_compactly() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("  FAIL [conformance.unexpected_failure] cors preflight_from_attacker")
     assert "(portal: 3 of 3 failed)" in lines[0]
-    assert lines[1] == "      received 204 access-control-allow-origin: https://evil.example"
-    assert lines[2].startswith("      expected no Access-Control-Allow-Origin") and "likely cause" in lines[3]
+    assert lines[1] == "      sent OPTIONS http://127.0.0.1/portal/health [Origin: https://evil.example]"
+    assert lines[2] == "      received 204 access-control-allow-origin: https://evil.example"
+    assert lines[3].startswith("      expected no Access-Control-Allow-Origin") and "likely cause" in lines[4]
     assert "      429 body (key quota-a): 10 'Too Many Requests', expected 'Limit Exceeded'" in lines
     assert all(len(line) <= 200 for line in lines)
     assert "... and 3 more reasons (all in x.md)" in console_reasons(_gate(), limit=1, summary="x.md")
