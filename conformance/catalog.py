@@ -16,6 +16,7 @@ from conformance import (
     catalog_requests,
     catalog_routes,
     catalog_untyped,
+    generated,
 )
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
@@ -51,6 +52,8 @@ BUILDERS: dict[str, Callable[[ApiConfig, Contract], list[Any]]] = {
     "wrong_method_case": catalog_routes.wrong_method_cases,
     "override_case": catalog_routes.override_cases,
     "failure_probe": catalog_probe.probe_cases,
+    "generated_route": generated.generated_routes,
+    "constrained_route": generated.constrained_routes,
 }
 
 

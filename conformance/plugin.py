@@ -42,7 +42,7 @@ SUITE_DIR = ROOT / "conformance"
 UNREACHABLE_EXIT = 3
 PROBE_TIMEOUT_S = 3.0
 
-FAMILIES = ("auth", "api_keys", "validation", "cors", "shape", "routing")
+FAMILIES = ("auth", "api_keys", "validation", "cors", "shape", "routing", "contract")
 SEVERITY = {"auth": "critical", "api_keys": "critical", "routing": "critical", "cors": "normal"}
 SEVERITY_DEFAULT = "normal"
 # The quick subset (`-m smoke`, the gate's choice for a read-only stage that forbids load): the

@@ -87,6 +87,9 @@ class ContractFile:
     api: str
     flavor: str  # "http" | "rest"
     path: str
+    # The contract family's fixed seed and budget for this API (examples, seconds): a rerun with the
+    # same seed sends the same generated inputs.
+    generated: Mapping[str, Any] = field(default_factory=dict)
 
 
 def contract_digest(contracts: Sequence[ContractFile], root: Path = ROOT) -> dict[str, Any]:
@@ -99,7 +102,10 @@ def contract_digest(contracts: Sequence[ContractFile], root: Path = ROOT) -> dic
         except OSError:
             digest = "unreadable"
         shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        apis.append({"name": c.api, "flavor": c.flavor, "contract": shown, "sha256": digest})
+        entry: dict[str, Any] = {"name": c.api, "flavor": c.flavor, "contract": shown, "sha256": digest}
+        if c.generated:
+            entry["generated"] = dict(c.generated)
+        apis.append(entry)
     combined = json.dumps({a["name"]: a["sha256"] for a in apis}, sort_keys=True)
     return {"combined": "sha256:" + hashlib.sha256(combined.encode()).hexdigest(), "apis": apis}
 
