@@ -6,11 +6,14 @@ was asked and what to do. Only read calls are made (the README lists them as IAM
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from discover.errors import DiscoverError
+from discover.model import limit_or_none
+from fixtures.stage import Limit
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
@@ -51,6 +54,7 @@ def make_clients(region: str | None = None, profile: str | None = None) -> Clien
         read_timeout=READ_TIMEOUT_S,
         retries={"max_attempts": 4, "mode": "standard"},
     )
+    region = region or os.environ.get("AWS_REGION") or None  # botocore reads AWS_DEFAULT_REGION only
     try:
         session = boto3.session.Session(region_name=region, profile_name=profile)
         rest = session.client("apigateway", config=config)
@@ -117,6 +121,26 @@ def explain(what: str, exc: Exception, not_found: str = "") -> DiscoverError:
     if code in _ACCESS_DENIED or status == 403:
         return DiscoverError(f"{what}: access denied ({code or status}); {IAM_HINT}")
     return DiscoverError(f"{what}: AWS answered {code or status}: {message or 'no message'}")
+
+
+ACCOUNT_UNREAD = (
+    "the account limits are taken as the default (10,000 rps / 5,000 burst); if they were raised, add "
+    "account_rate and account_burst under [apis.NAME.throttle]"
+)
+
+
+def account_limit(clients: Clients) -> tuple[Limit | None, str]:
+    """(the account's limits from get-account throttleSettings, a warning). (None, why) when they
+    cannot be read (an emulator without get-account, a policy without apigateway:GET on /account)."""
+    try:
+        answer = call("get-account", clients.rest.get_account)
+    except DiscoverError as exc:
+        return None, f"{exc}; {ACCOUNT_UNREAD}"
+    settings = answer.get("throttleSettings") or {}
+    found = limit_or_none(settings.get("rateLimit"), settings.get("burstLimit"))
+    if found is None:
+        return None, f"get-account: no throttleSettings in the answer; {ACCOUNT_UNREAD}"
+    return found, ""
 
 
 def pages_v1(what: str, fn: Callable[..., Any], key: str = "items", **kwargs: Any) -> list[dict[str, Any]]:

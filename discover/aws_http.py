@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from discover.aws import Clients, call, explain, pages_v2
+from discover.aws import Clients, account_limit, call, explain, pages_v2
 from discover.errors import DiscoverError
 from discover.model import Deployed, limit_or_none
 from fixtures.contract import Authorizer, CorsConfig, JwtAuthorizer, LambdaAuthorizer
@@ -53,6 +53,7 @@ def read_http(clients: Clients, api_id: str, stage: str) -> Deployed:
     listed = pages_v2(f"get-routes of HTTP API {api_id}", v2.get_routes, ApiId=api_id)
     authorizer_ids = sorted({r["AuthorizerId"] for r in listed if r.get("AuthorizerId")})
     authorizers: dict[str, Authorizer] = {}
+    authorizer_names: dict[str, str] = {}
     for authorizer_id in authorizer_ids:
         raw = call(
             f"get-authorizer {authorizer_id} of HTTP API {api_id}",
@@ -62,8 +63,18 @@ def read_http(clients: Clients, api_id: str, stage: str) -> Deployed:
         )
         found_authorizer = http_authorizer(raw)
         authorizers[found_authorizer.name] = found_authorizer
+        authorizer_names[authorizer_id] = found_authorizer.name
+    route_auth = {
+        str(r["RouteKey"]): {
+            "authorization": str(r.get("AuthorizationType") or "NONE"),
+            "authorizer": authorizer_names.get(str(r.get("AuthorizerId") or "")),
+        }
+        for r in listed
+        if r.get("RouteKey")
+    }
     endpoint = str(api.get("ApiEndpoint") or f"https://{api_id}.execute-api.{clients.region}.amazonaws.com")
-    warnings = []
+    account, account_warning = account_limit(clients)
+    warnings = [account_warning] if account_warning else []
     if api.get("DisableExecuteApiEndpoint"):
         warnings.append(
             f"HTTP API {api_id} disables its execute-api endpoint: set base_url to its custom domain"
@@ -86,6 +97,8 @@ def read_http(clients: Clients, api_id: str, stage: str) -> Deployed:
             "credentials": "the contract's authorizers; names suggested, values never read",
         },
         warnings=tuple(warnings),
+        account=account,
+        route_auth=route_auth,
     )
 
 

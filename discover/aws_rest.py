@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from discover.aws import Clients, call, pages_v1
+from discover.aws import Clients, account_limit, call, pages_v1
 from discover.aws_http import parse_export
 from discover.errors import DiscoverError
 from discover.model import Deployed, DeployedKey, DeployedPlan, limit_or_none, route_key_of_method_path
@@ -60,10 +60,14 @@ def read_rest(clients: Clients, api_id: str, stage: str) -> Deployed:
         if found is not None and found != throttle:  # a copy of the stage default overrides nothing
             routes[route_key_of_method_path(method_path)] = found
     plans = usage_plans(clients, api_id, stage)
-    authorizers = {a.name: a for a in map(rest_authorizer, _authorizers(clients, api_id))}
+    raw_authorizers = _authorizers(clients, api_id)
+    authorizers = {a.name: a for a in map(rest_authorizer, raw_authorizers)}
+    names = {str(a.get("id")): str(a.get("name", a.get("id", ""))) for a in raw_authorizers}
+    route_auth = rest_route_auth(clients, api_id, names)
     updated = deployed.get("lastUpdatedDate")
     when = f" (last updated {updated.isoformat().replace('+00:00', 'Z')})" if updated else ""
-    warnings = []
+    account, account_warning = account_limit(clients)
+    warnings = [account_warning] if account_warning else []
     if not throttle:
         warnings.append(
             f"REST API {api_id} stage {stage} sets no default method throttling (*/*): the account "
@@ -86,7 +90,40 @@ def read_rest(clients: Clients, api_id: str, stage: str) -> Deployed:
             "credentials": "the contract's authorizers and API keys; names suggested, values never read",
         },
         warnings=tuple(warnings),
+        account=account,
+        route_auth=route_auth,
     )
+
+
+def rest_route_auth(
+    clients: Clients, api_id: str, authorizer_names: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Each method's authorization type, authorizer and apiKeyRequired: get-resources with the methods
+    embedded (get-method for a method the answer does not embed)."""
+    gw = clients.rest
+    out: dict[str, dict[str, Any]] = {}
+    listed = pages_v1(
+        f"get-resources of REST API {api_id}", gw.get_resources, restApiId=api_id, embed=["methods"]
+    )
+    for resource in listed:
+        for method, raw in sorted((resource.get("resourceMethods") or {}).items()):
+            if not isinstance(raw, dict) or "authorizationType" not in raw:
+                raw = call(
+                    f"get-method {method} {resource['path']} of REST API {api_id}",
+                    gw.get_method,
+                    restApiId=api_id,
+                    resourceId=resource["id"],
+                    httpMethod=method,
+                )
+            kind = str(raw.get("authorizationType") or "NONE")
+            out[f"{str(method).upper()} {resource['path']}"] = {
+                "authorization": kind,
+                "authorizer": authorizer_names.get(str(raw.get("authorizerId") or ""))
+                if kind in ("CUSTOM", "COGNITO_USER_POOLS")
+                else None,
+                "api_key_required": bool(raw.get("apiKeyRequired")),
+            }
+    return out
 
 
 def usage_plans(clients: Clients, api_id: str, stage: str) -> tuple[DeployedPlan, ...]:

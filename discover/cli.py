@@ -1,6 +1,6 @@
 """`stagegate discover` and `stagegate drift`: argument parsing and the two commands' flow.
 
-    stagegate discover --http-api ID [--stage NAME] [--name API] [--contract FILE]
+    stagegate discover --http-api ID [--stage NAME] [--name API] [--contract FILE] [--base-url URL]
                        --rest-api ID --stage NAME [--name API] [--contract FILE] ... --out FILE
     stagegate discover --terraform DIR [--var k=v]... [--var-file FILE]... --out FILE
     stagegate drift --stage NAME|PATH
@@ -15,8 +15,8 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from discover.aws import Clients, make_clients
@@ -48,6 +48,7 @@ class ApiSpec:
     stage: str | None = None
     name: str | None = None
     contract: str | None = None
+    base_url: str | None = None
 
 
 @dataclass
@@ -63,11 +64,11 @@ class _ApiAction(argparse.Action):
 
 
 class _ApiSetting(argparse.Action):
-    """--stage / --name / --contract: belong to the API named before them (else: every API)."""
+    """--stage / --name / --contract / --base-url: belong to the API named before them (else: every API)."""
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
         specs = _specs(namespace)
-        setting = str(option_string).removeprefix("--")
+        setting = str(option_string).removeprefix("--").replace("-", "_")
         if specs.apis:
             setattr(specs.apis[-1], setting, str(values))
         else:
@@ -99,6 +100,13 @@ def add_discover_arguments(parser: argparse.ArgumentParser) -> None:
         action=_ApiSetting,
         metavar="FILE",
         help="an export document to use instead of calling export-api / get-export",
+    )
+    aws.add_argument(
+        "--base-url",
+        action=_ApiSetting,
+        metavar="URL",
+        help="the URL the gate sends to, when it is not the execute-api URL (a custom domain, an "
+        "emulator's invoke URL); the stage file then has no drift_check",
     )
     aws.add_argument("--region", help="AWS region (default: AWS_REGION / the profile's region)")
     aws.add_argument("--profile", help="AWS profile (default: AWS_PROFILE / the default chain)")
@@ -186,8 +194,9 @@ def _discover(args: argparse.Namespace, clients_for: Callable[[str | None], Clie
             f"stage {a.deployed.stage}"
             for a in apis
         )
-        drift_check = True  # every base URL is an execute-api URL of the account just read
-    warnings += [w for api in apis for w in api.deployed.warnings]
+        # every base URL is an execute-api URL of the account just read, unless --base-url replaced it
+        drift_check = None if any(_given_base_url(spec, specs) for spec in specs.apis) else True
+    warnings = list(dict.fromkeys([*warnings, *(w for api in apis for w in api.deployed.warnings)]))
     known_keys = {k.name for api in apis for plan in api.deployed.plans for k in plan.keys}
     unknown = sorted(set(args.test_key) - known_keys)
     if unknown:
@@ -207,32 +216,56 @@ def _discover(args: argparse.Namespace, clients_for: Callable[[str | None], Clie
     )
     from fixtures.stage import repo_root
 
-    files = {contract_file(args.out, api.name): render_contract(api.contract) for api in apis}
+    contracts = {api.name: render_contract(api.contract) for api in apis}
     shown = {api.name: shown_path(contract_file(args.out, api.name), args.out, repo_root()) for api in apis}
-    files[args.out] = render_stage(apis, shown, options)
-    written = write_files(files)
     for warning in warnings:
         print(f"stagegate discover: warning: {warning}", file=sys.stderr)
+    problem = _load_problem(args.out, contracts, lambda paths: render_stage(apis, paths, options))
+    if problem and not any(api.deployed.unresolved for api in apis):
+        return _fail("discover", f"nothing written: the stage file would not load: {problem}")
+    files = {contract_file(args.out, name): text for name, text in contracts.items()}
+    files[args.out] = render_stage(apis, shown, options)
+    written = write_files(files)
     print(
         f"stagegate discover: {args.out} and {len(apis)} contract(s): "
         + (f"{len(written)} file(s) written" if written else "unchanged")
     )
-    return _check_loads(args.out, apis)
+    marked = [f"apis.{api.name}.{where}" for api in apis for where in sorted(api.deployed.unresolved)]
+    if marked:
+        print(
+            f"stagegate discover: {len(marked)} UNRESOLVED value(s) marked in {args.out}: "
+            + ", ".join(marked),
+            file=sys.stderr,
+        )
+    if problem:
+        print(f"stagegate discover: fill in the UNRESOLVED values; until then: {problem}", file=sys.stderr)
+    return EXIT_OK
 
 
-def _check_loads(path: str, apis: Sequence[DiscoveredApi]) -> int:
-    """The written file must load as a stage file (secrets aside): else say what to fix."""
+def _load_problem(out: str, contracts: dict[str, str], render: Callable[[dict[str, str]], str]) -> str:
+    """Why the stage file and its contracts would not load (secrets aside), or "": checked on copies
+    in a temporary folder, so a file that does not load never replaces the one in place."""
+    import tempfile
+
     from discover.drift import AnyEnvironment
     from fixtures.stage import load_stage
 
-    try:
-        load_stage(path, environ=AnyEnvironment())
-    except ConfigError as exc:
-        if any(api.deployed.unresolved for api in apis):
-            print(f"stagegate discover: fill in the UNRESOLVED values; until then: {exc}", file=sys.stderr)
-            return EXIT_OK
-        return _fail("discover", f"the written stage file does not load: {exc}")
-    return EXIT_OK
+    with tempfile.TemporaryDirectory(prefix="stagegate-discover-") as folder:
+        paths = {}
+        for name, text in contracts.items():
+            paths[name] = os.path.join(folder, os.path.basename(contract_file(out, name)))
+            with open(paths[name], "w", encoding="utf-8") as handle:
+                handle.write(text)
+        stage_path = os.path.join(folder, os.path.basename(out))
+        with open(stage_path, "w", encoding="utf-8") as handle:
+            handle.write(render(paths))
+        try:
+            stage = load_stage(stage_path, environ=AnyEnvironment())
+            for api in stage.apis:
+                api.contract()
+        except ConfigError as exc:
+            return str(exc).replace(stage_path, out).replace(folder + os.sep, "")
+    return ""
 
 
 def _read_contract(path: str) -> dict[str, Any]:
@@ -243,6 +276,13 @@ def _read_contract(path: str) -> dict[str, Any]:
             return parse_export(f"--contract {path}", handle.read())
     except OSError as exc:
         raise DiscoverError(f"--contract {path}: cannot read it ({exc.strerror})") from None
+
+
+def _given_base_url(spec: ApiSpec, specs: _Specs) -> str | None:
+    url = spec.base_url or (specs.defaults.get("base_url") if len(specs.apis) == 1 else None)
+    if url is not None and not re.match(r"^https?://[^/\s]+", url):
+        raise DiscoverError(f"--base-url {url}: give an http(s) URL (e.g. https://api.example.com/v1)")
+    return url
 
 
 def _api_name(title: str, taken: set[str]) -> str:
@@ -283,6 +323,9 @@ def _from_aws(
             source = (f"--contract {given}" if given else "get-export oas30 extensions=apigateway") + (
                 f", completed from get-method ({len(api_notes)} changes)" if api_notes else ""
             )
+        base_url = _given_base_url(spec, specs)
+        if base_url is not None:
+            deployed = replace(deployed, base_url=base_url.rstrip("/"))
         name = spec.name or (specs.defaults.get("name") if len(specs.apis) == 1 else None)
         name = name or _api_name(deployed.title, taken)
         if not _NAME.match(name) or name in taken:

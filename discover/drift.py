@@ -17,6 +17,7 @@ from typing import Any
 from discover.aws import Clients
 from discover.errors import DiscoverError
 from discover.model import Deployed
+from discover.writer import raised_account
 from fixtures.contract import Authorizer, CognitoAuthorizer, Contract, CorsConfig, JwtAuthorizer
 from fixtures.errors import ConfigError
 from fixtures.stage import ApiConfig, Limit, StageConfig
@@ -124,6 +125,18 @@ def _limit(limit: Limit | None) -> Tree:
     return {} if limit is None else {"rate": _number(limit.rate), "burst": limit.burst}
 
 
+def _routes(routes: Mapping[str, Limit], default: Limit | None) -> Tree:
+    """Route overrides; one equal to the stage default overrides nothing (discover leaves it out, AWS
+    may keep it), so it is left out on both sides."""
+    return {k: _limit(v) for k, v in routes.items() if v != default}
+
+
+def _account(account: Limit | None) -> Tree:
+    """account_rate/account_burst when raised (the file declares only those)."""
+    raised = raised_account(account)
+    return {} if raised is None else {"account_rate": _number(raised.rate), "account_burst": raised.burst}
+
+
 def _cors(cors: CorsConfig | None) -> Tree:
     if cors is None:
         return {}
@@ -171,7 +184,8 @@ def file_tree(api: ApiConfig, contract: Contract) -> Tree:
     tree: Tree = {
         "throttle": {
             **_limit(api.throttle.stage),
-            "routes": {k: _limit(v) for k, v in api.throttle.routes.items()},
+            **_account(api.throttle.account),
+            "routes": _routes(api.throttle.routes, api.throttle.stage),
         },
         "authorizers": {name: authorizer_tree(contract.authorizers[name], api.flavor) for name in used},
     }
@@ -199,7 +213,8 @@ def deployed_tree(deployed: Deployed, authorizer_names: list[str]) -> Tree:
     tree: Tree = {
         "throttle": {
             **_limit(deployed.throttle),
-            "routes": {k: _limit(v) for k, v in deployed.routes.items()},
+            **_account(deployed.account),
+            "routes": _routes(deployed.routes, deployed.throttle),
         },
         "authorizers": {
             name: authorizer_tree(deployed.authorizers[name], deployed.flavor)
@@ -255,11 +270,52 @@ def differences(file: Tree, deployed: Tree, parts: tuple[str, ...]) -> list[str]
     return out
 
 
+def _authorization(authorizer: Authorizer | None) -> str:
+    if authorizer is None:
+        return "NONE"
+    if isinstance(authorizer, JwtAuthorizer):
+        return "JWT"
+    if isinstance(authorizer, CognitoAuthorizer):
+        return "COGNITO_USER_POOLS"
+    return "CUSTOM"
+
+
+def route_auth_trees(
+    api: ApiConfig, contract: Contract, deployed: Deployed
+) -> tuple[dict[str, Tree], dict[str, Tree]]:
+    """Who may call each route, on both sides: its authorization type, authorizer and (REST) API key.
+    Only routes on both sides (the route set is the contract's business), IAM routes aside."""
+    if deployed.route_auth is None:
+        return {}, {}
+    mine: dict[str, Tree] = {}
+    theirs: dict[str, Tree] = {}
+    for route in contract.routes:
+        found = deployed.route_auth.get(route.route_key)
+        if found is None or found.get("authorization") == "AWS_IAM":
+            continue
+        authorizer = contract.authorizers.get(route.authorizer) if route.authorizer else None
+        mine[route.route_key] = {"authorization": _authorization(authorizer), "authorizer": route.authorizer}
+        theirs[route.route_key] = {
+            "authorization": found.get("authorization"),
+            "authorizer": found.get("authorizer"),
+        }
+        if api.flavor == "rest":
+            mine[route.route_key]["api_key_required"] = route.api_key_required
+            theirs[route.route_key]["api_key_required"] = bool(found.get("api_key_required"))
+    return mine, theirs
+
+
 def api_drift(api: ApiConfig, deployed: Deployed) -> list[str]:
     """Every difference between one API of the stage file and its deployed stage."""
     contract = api.contract()
     mine = file_tree(api, contract)
-    return differences(mine, deployed_tree(deployed, sorted(mine["authorizers"])), ("apis", api.name))
+    mine["route_auth"], theirs_auth = route_auth_trees(api, contract, deployed)
+    if deployed.account is None:  # get-account could not be read: the account limits are not compared
+        for name in ("account_rate", "account_burst"):
+            mine["throttle"].pop(name, None)
+    theirs = deployed_tree(deployed, sorted(mine["authorizers"]))
+    theirs["route_auth"] = theirs_auth
+    return differences(mine, theirs, ("apis", api.name))
 
 
 def read_deployed(api: ApiConfig, clients: Clients, where: Location) -> Deployed:

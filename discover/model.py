@@ -13,6 +13,7 @@ from typing import Any
 
 from fixtures.contract import Authorizer, CorsConfig, Flavor
 from fixtures.stage import Limit
+from fixtures.stage_limits import ACCOUNT_DEFAULT
 
 _NOT_BARE = re.compile(r"[^A-Z0-9]+")
 
@@ -57,6 +58,12 @@ class Deployed:
     # Values that could not be evaluated (Terraform): stage-file key -> the expression, shown as a
     # commented placeholder so the file says what is missing instead of guessing.
     unresolved: Mapping[str, str] = field(default_factory=dict)
+    # The account's limits in the region (get-account throttleSettings, shared by every API of the
+    # account): the default unless raised; None when they could not be read.
+    account: Limit | None = ACCOUNT_DEFAULT
+    # Route key -> {"authorization": NONE | JWT | CUSTOM | COGNITO_USER_POOLS | AWS_IAM, "authorizer":
+    # name or None, "api_key_required": bool (REST)}; None when not read (Terraform).
+    route_auth: Mapping[str, Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -263,7 +263,30 @@ def _complete_method(
             notes.append(f"{route}: no integration in get-method; the contract loader will refuse it")
         else:
             op[INTEGRATION] = integration
+    else:
+        _complete_integration_responses(op[INTEGRATION], answer, route, notes)
     _responses(op, answer, parts)
+
+
+def _complete_integration_responses(
+    exported: Any, answer: Mapping[str, Any], route: str, notes: list[str]
+) -> None:
+    """An export whose integration responses are empty entries (LocalStack writes `"default": null`)
+    gets them from get-method's integration responses."""
+    responses = exported.get("responses") if isinstance(exported, dict) else None
+    if not isinstance(responses, dict) or all(isinstance(v, dict) for v in responses.values()):
+        return
+    fresh = _integration(answer.get("methodIntegration")) or {}
+    if fresh.get("responses"):
+        exported["responses"] = fresh["responses"]
+        notes.append(f"{route}: integration responses taken from get-method (the export had empty ones)")
+    else:
+        kept = {k: v for k, v in responses.items() if isinstance(v, dict)}
+        if kept:
+            exported["responses"] = kept
+        else:
+            del exported["responses"]
+        notes.append(f"{route}: empty integration responses of the export dropped (get-method has none)")
 
 
 def _parameters(

@@ -110,9 +110,34 @@ def _limit(
         if isinstance(value, Unresolved):
             unresolved[where] = f"{value.expression} ({value.why}, {resource.where})"
             return None
+    if rate is None and burst is None:
+        return None
+    problem = ""
+    for key_, value in ((rate_key, rate), (burst_key, burst)):
+        if value is not None and _number(value) is None:
+            problem = f"{key_} = {json.dumps(value)} is not a number"
+        elif key_ == burst_key and value is not None and not float(_number(value) or 0).is_integer():
+            problem = f"{key_} = {_number(value)} is not a whole number (a burst counts requests)"
+    if problem:
+        reader.warnings.append(f"{resource.where}: {problem}; the limit is written as a placeholder")
+        unresolved[where] = f"{problem} ({resource.where})"
+        return None
     if _number(rate) is None or _number(burst) is None:
         return None
     return Limit(float(_number(rate) or 0), int(_number(burst) or 0))
+
+
+def _for_stage(raw: Any, evaluated: Any, stage: Resource | None, stage_name: str) -> bool:
+    """Whether a stage argument (usage plan api_stages.stage, method settings stage_name) names the
+    stage being written: by reference to its aws_api_gateway_stage, else by its literal name."""
+    if stage is None:
+        return True
+    named = [address for address in refs(raw) if address.startswith("aws_api_gateway_stage.")]
+    if named:
+        return stage.address in named
+    if isinstance(evaluated, str):
+        return evaluated == stage_name
+    return True  # not decidable here (a warning says the value is unresolved): kept
 
 
 def discover_terraform(directory: str, var_args: list[str], var_files: list[str]) -> TerraformFound:
@@ -391,6 +416,8 @@ def _rest_api(reader: _Reader, api: Resource, name: str) -> DiscoveredApi:
     for settings in reader.of("aws_api_gateway_method_settings"):
         if not reader.belongs(settings, "rest_api_id", api):
             continue
+        if not _for_stage(settings.body.get("stage_name"), settings.get("stage_name"), stage, stage_name):
+            continue
         method_path = reader.value(settings, "method_path")
         for block in settings.blocks("settings")[:1]:
             where = "throttle" if method_path == "*/*" else f"throttle.routes.{method_path}"
@@ -424,7 +451,7 @@ def _rest_api(reader: _Reader, api: Resource, name: str) -> DiscoveredApi:
         if reader.belongs(a, "rest_api_id", api)
     }
     contract = _rest_contract(reader, api, title, paths_of, validators, models, authorizers, stage_name)
-    plans = _plans(reader, api, stage, stage_name, paths_of)
+    plans = _plans(reader, api, stage, stage_name, paths_of, unresolved)
     region = _region(api.module)
     unresolved.setdefault("base_url", f"the API id is known only after apply: replace {PLACEHOLDER_ID}")
     reader.warnings.append(
@@ -687,6 +714,7 @@ def _plans(
     stage: Resource | None,
     stage_name: str,
     paths_of: Mapping[Resource | None, str],
+    api_unresolved: dict[str, str],
 ) -> tuple[DeployedPlan, ...]:
     for key in reader.of("aws_api_gateway_api_key"):
         if "value" in key.body:
@@ -696,7 +724,10 @@ def _plans(
     for plan in reader.of("aws_api_gateway_usage_plan"):
         bound = None
         for block in plan.blocks("api_stages"):
-            if api.address in refs(block.get("api_id")):  # the address itself, not a prefix of another
+            if api.address not in refs(block.get("api_id")):  # the address itself, not a prefix of another
+                continue
+            given = plan.module.evaluate(block["stage"]) if "stage" in block else None
+            if _for_stage(block.get("stage"), given, stage, stage_name):
                 bound = block
         if bound is None:
             continue
@@ -715,6 +746,8 @@ def _plans(
         quotas = plan.blocks("quota_settings")
         quota = quotas[0] if quotas else None
         limit = reader.block_value(plan, quota, "limit") if quota else None
+        if isinstance(limit, Unresolved):
+            unresolved["quota"] = f"{limit.expression} ({limit.why}, {plan.where})"
         members = []
         for link in plan_keys:
             if reader.linked(link, "usage_plan_id", plan.type) is plan:
@@ -726,11 +759,13 @@ def _plans(
                             reader.value(member, "enabled", True) is not False,
                         )
                     )
+        plan_name = _text(reader.value(plan, "name", plan.name))
         for where, expression in unresolved.items():
             reader.warnings.append(f"{plan.where}: {where} = {expression}")
+            api_unresolved[f"usage_plans.{plan_name}.{where}"] = expression
         out.append(
             DeployedPlan(
-                name=_text(reader.value(plan, "name", plan.name)),
+                name=plan_name,
                 throttle=throttle,
                 quota=int(_number(limit) or 0) if _number(limit) is not None else None,
                 period=_text(reader.block_value(plan, quota, "period")) if quota else None,

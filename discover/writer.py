@@ -7,9 +7,11 @@ Secrets are never written: every secret is an `*_env` field naming a suggested v
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 from discover.errors import DiscoverError
 from discover.model import DiscoveredApi, env_name
 from fixtures.stage import Limit
+from fixtures.stage_limits import ACCOUNT_DEFAULT
 
 MARKER = "# Written by `stagegate discover`"
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -135,6 +138,11 @@ def _limit_lines(limit: Limit) -> list[str]:
     return [_line("rate", limit.rate), _line("burst", limit.burst)]
 
 
+def raised_account(account: Limit | None) -> Limit | None:
+    """The account's limits when they differ from the default (a stage file declares only those)."""
+    return account if account is not None and account != ACCOUNT_DEFAULT else None
+
+
 def _table(parts: Iterable[str], comment: str = "", array: bool = False) -> str:
     name = ".".join(key(p) for p in parts)
     text = f"[[{name}]]" if array else f"[{name}]"
@@ -166,8 +174,12 @@ def render_api(api: DiscoveredApi, contract_path: str, options: StageOptions) ->
         out += ["", _table((*base, "credentials"), "suggested names: export them; never put values here")]
         out += credentials
     routes = contract_routes(api.contract)
-    if d.throttle or d.routes or "throttle" in unresolved:
+    account = raised_account(d.account)
+    if d.throttle or d.routes or "throttle" in unresolved or account:
         out += ["", _table((*base, "throttle"), d.sources.get("throttle", ""))]
+        if account:
+            out.append(_line("account_rate", account.rate, "the account's raised limits (get-account)"))
+            out.append(_line("account_burst", account.burst))
         if d.throttle:
             out += _limit_lines(d.throttle)
         if "throttle" in unresolved:
@@ -182,6 +194,11 @@ def render_api(api: DiscoveredApi, contract_path: str, options: StageOptions) ->
     for plan in d.plans:
         plan_base = (*base, "usage_plans", plan.name)
         out += ["", _table(plan_base, plan.source)]
+        prefix = f"usage_plans.{plan.name}."
+        for where in sorted(k for k in unresolved if k.startswith(prefix)):
+            what = where.removeprefix(prefix)
+            shown = f"{what} rate and burst" if what.startswith(("throttle", "method_throttle")) else what
+            out.append(f"# UNRESOLVED {shown}: {unresolved.pop(where)}")
         if plan.throttle:
             out += _limit_lines(plan.throttle)
         if plan.quota is not None and plan.period:
@@ -304,17 +321,35 @@ def check_writable(stage_path: str, force: bool) -> None:
 
 
 def write_files(files: Mapping[str, str]) -> list[str]:
-    """Write each path -> text (only when it changed); the paths written, sorted."""
+    """Write each path -> text (only when it changed) through a temporary file renamed over it, so
+    an interrupted run never leaves half a file; the paths written, sorted."""
     written = []
     for path, text in sorted(files.items()):
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
         try:
             with open(path, encoding="utf-8") as handle:
                 if handle.read() == text:
                     continue
         except OSError:
             pass
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        descriptor, temporary = tempfile.mkstemp(
+            dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(temporary, 0o666 & ~_umask())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
         written.append(path)
     return written
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
