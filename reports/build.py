@@ -321,9 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from reports.run import secrets_of_stage  # the stage's secret values, for redaction
 
-    gate = json.loads(previous.read_text(encoding="utf-8"))
-    stage_file = gate.get("stage_file", "")
-    info = info_from_previous(gate, secrets_of_stage(stage_file))
+    try:
+        gate = json.loads(previous.read_text(encoding="utf-8"))
+        stage_file = gate.get("stage_file", "")
+        info = info_from_previous(gate, secrets_of_stage(stage_file))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a damaged gate.json: one line
+        print(f"stagegate: {previous} cannot be read back ({type(exc).__name__}): run the gate again",
+              file=sys.stderr)  # fmt: skip
+        return 2
     info = replace(info, sensitive_headers=sensitive_headers_of_stage(stage_file))
     built = build(info, out_dir)
     print(f"stagegate: {built.decision.verdict.upper()} ({built.gate_json})")

@@ -293,3 +293,18 @@ def test_a_rebuild_from_files_keeps_the_runs_timing_details_and_contracts(tmp_pa
     again = build(info_from_previous(first, (TOKEN, API_KEY, LAMBDA_TOKEN)), out, render_html=False).gate
     assert again["timing"] == first["timing"] and again["contract_digest"] == first["contract_digest"]
     assert again["counts"]["load"] == first["counts"]["load"] and len(own_results(out)) == 5
+
+
+def test_a_rebuild_from_a_damaged_gate_json_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reports.build import main
+
+    out = tmp_path / "out" / "local"
+    out.mkdir(parents=True)
+    (out / "gate.json").write_text('{"stage": "local", "timing": {"started": "not a time"')  # cut short
+    assert main(["--stage", "local", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be read back" in err and "Traceback" not in err
+    (out / "gate.json").write_text('{"timing": {}}')  # valid JSON, no stage
+    assert main(["--stage", "local", "--out", str(out)]) == 2
