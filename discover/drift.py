@@ -193,18 +193,12 @@ def file_tree(api: ApiConfig, contract: Contract) -> Tree:
         tree["cors"] = _cors(contract.cors)
     else:
         tree["usage_plans"] = {
-            plan.name: {
-                **_limit(plan.throttle),
-                **(
-                    {"quota": plan.quota_limit, "period": plan.quota_period, "offset": plan.quota_offset}
-                    if plan.quota_limit is not None
-                    else {}
-                ),
-                "method_throttle": {k: _limit(v) for k, v in plan.method_throttle.items()},
-                "keys": {key.name: {"enabled": key.enabled} for key in plan.keys},
-            }
+            plan.name: _plan_tree(
+                plan.throttle, (plan.quota_limit, plan.quota_period, plan.quota_offset),
+                plan.method_throttle, {key.name: key.enabled for key in plan.keys},
+            )
             for plan in api.usage_plans
-        }
+        }  # fmt: skip
     return tree
 
 
@@ -226,19 +220,26 @@ def deployed_tree(deployed: Deployed, authorizer_names: list[str]) -> Tree:
         tree["cors"] = _cors(deployed.cors)
     else:
         tree["usage_plans"] = {
-            plan.name: {
-                **_limit(plan.throttle),
-                **(
-                    {"quota": plan.quota, "period": plan.period, "offset": plan.offset}
-                    if plan.quota is not None
-                    else {}
-                ),
-                "method_throttle": {k: _limit(v) for k, v in plan.method_throttle.items()},
-                "keys": {key.name: {"enabled": key.enabled} for key in plan.keys},
-            }
+            plan.name: _plan_tree(
+                plan.throttle, (plan.quota, plan.period, plan.offset),
+                plan.method_throttle, {key.name: key.enabled for key in plan.keys},
+            )
             for plan in deployed.plans
-        }
+        }  # fmt: skip
     return tree
+
+
+def _plan_tree(
+    throttle: Any, quota: tuple[Any, Any, Any], method_throttle: Mapping[str, Any], keys: Mapping[str, bool]
+) -> Tree:
+    """One usage plan in drift's shape, from the stage file's record or the deployed one alike."""
+    limit, period, offset = quota
+    return {
+        **_limit(throttle),
+        **({"quota": limit, "period": period, "offset": offset} if limit is not None else {}),
+        "method_throttle": {k: _limit(v) for k, v in method_throttle.items()},
+        "keys": {name: {"enabled": enabled} for name, enabled in keys.items()},
+    }
 
 
 def _shown(value: Any) -> str:

@@ -37,7 +37,7 @@ from reports.charts import chart_name, scenario_svg
 from reports.coverage import cell_text, matrix
 from reports.gate import ScenarioResult
 from reports.redaction import MARK, MARKUP_SUFFIXES, TextRedactor
-from reports.report_data import report_url
+from reports.report_data import fragment, report_url
 from reports.summary import conformance_rows, coverage_counts_line, history_line, load_rows
 
 # Anything else: broken (could not decide). Not applicable: nothing to judge on this stage.
@@ -62,11 +62,6 @@ LINK_FIRST = ("failed", "not_exercised", "waived", "not_run", "passed", "not_app
 
 def _digest(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - an id, not security
-
-
-def fragment(result_uuid: str) -> str:
-    """Allure 3's address of a result inside the single file: #/<md5 of the result's uuid>."""
-    return "#/" + _digest(result_uuid)
 
 
 def _link(target: str, name: str) -> Link | None:

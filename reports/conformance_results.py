@@ -13,7 +13,6 @@ and one example, so one misconfiguration reads as one reason, not one per case.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ from typing import Any
 
 from fixtures.diagnosis import FAILURE_PROPERTY
 from reports.gate import ConformanceResult, Counts, TestIssue
-from reports.report_data import report_url
+from reports.report_data import fragment, report_url
 
 XPASS_PREFIX = "[XPASS(strict)]"
 MODULE_PREFIX = "test_"
@@ -46,7 +45,7 @@ class AllureEntry:
         if not self.uuid:
             return ""
         address = report_url() or REPORT_FILE
-        return f"{address}#/" + hashlib.md5(self.uuid.encode()).hexdigest()  # noqa: S324 - Allure's id
+        return address + fragment(self.uuid)
 
 
 def allure_index(results_dir: Path) -> dict[tuple[str, str], AllureEntry]:

@@ -9,6 +9,7 @@ referenced by two results: Allure uses a file once). The gate checks there is no
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -66,3 +67,8 @@ def missed_attachments(page: str) -> list[str]:
             if link.get("missed")
         }
     )
+
+
+def fragment(result_uuid: str) -> str:
+    """Allure 3's address of a result inside the single file: #/<md5 of the result's uuid>."""
+    return "#/" + hashlib.md5(result_uuid.encode("utf-8")).hexdigest()  # noqa: S324 - Allure's id scheme

@@ -21,8 +21,8 @@ from fixtures.deviations import SUFFIX as DEVIATIONS_SUFFIX
 from fixtures.deviations import deviations_path
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig
+from fixtures.stage_parse import SECRET_FIELDS
 
-SECRET_FIELDS = ("bearer_token", "lambda_token", "lambda_deny_token", "api_key")
 OAUTH_SECRET_FIELDS = ("client_id", "client_secret")
 TOKEN_SOURCES = ("wrong_audience", "wrong_issuer")  # fixtures.stage.Credentials token sources
 RESOLVED_NAME = "stage.resolved.toml"

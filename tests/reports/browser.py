@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+from reports.report_data import fragment
 
 FLAGS = (
     "--headless",
@@ -52,5 +53,5 @@ def result_fragment(results_dir: Path, full_name: str) -> str:
     for path in results_dir.glob("*-result.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("fullName") == full_name:
-            return "#/" + hashlib.md5(data["uuid"].encode()).hexdigest()  # noqa: S324 - Allure's id scheme
+            return fragment(data["uuid"])
     raise LookupError(full_name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import json
 import os
@@ -22,7 +21,7 @@ from reports.build import ContractFile, RunInfo, build, contract_digest
 from reports.gate import Part
 from reports.history import HISTORY_FILE
 from reports.html import allure_bin, render, strip_analytics
-from reports.report_data import REPORT_URL_ENV, missed_attachments, results_of
+from reports.report_data import REPORT_URL_ENV, fragment, missed_attachments, results_of
 from tests.reports.browser import chromium, dump_dom, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +88,7 @@ class Report:
         for path in (self.out / "allure-results").glob("*-result.json"):
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("fullName") == full_name and name in (None, data.get("name")):
-                return "#/" + hashlib.md5(data["uuid"].encode()).hexdigest()  # noqa: S324 - Allure's id
+                return fragment(data["uuid"])
         raise LookupError(full_name)
 
     def dom(self, full_name: str, name: str | None = None) -> str:
@@ -165,8 +164,8 @@ def reports() -> dict[str, Report]:
         "report-fail-quota.png": (failing, failing.fragment("load.partner#quota")),
         "report-fail-coverage.png": (failing, failing.fragment("gate#coverage")),
     }
-    for name, (report, fragment) in shots.items():
-        screenshot(report.html, KEEP / name, fragment)
+    for name, (report, address) in shots.items():
+        screenshot(report.html, KEEP / name, address)
         assert (KEEP / name).stat().st_size > 10_000, name
     return {"pass": passing, "fail": failing}
 
@@ -280,7 +279,7 @@ def test_no_result_lists_a_missed_attachment(reports: dict[str, Report], tmp_pat
     control = render(results, tmp_path / "report.html", "control", ROOT, "x")
     assert control.missed == ("control: gone.csv",)
     missed_tag = 'data-testid="test-result-attachment-missed"'
-    assert missed_tag in dump_dom(tmp_path / "report.html", "#/" + hashlib.md5(b"control").hexdigest())
+    assert missed_tag in dump_dom(tmp_path / "report.html", fragment("control"))
     for report in reports.values():
         assert report.gate["report"]["missed"] == []
         assert missed_attachments(report.html.read_text(encoding="utf-8")) == []
