@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from conformance.generated import (
     Budget,
     Found,
@@ -88,3 +92,21 @@ def test_nullable_becomes_a_null_type() -> None:
         {"type": "object", "properties": {"a": {"type": "string", "nullable": True}}}
     )
     assert schema["properties"]["a"]["type"] == ["string", "null"]
+
+
+@pytest.mark.slow
+def test_inputs_the_seconds_budget_left_unsent_are_not_exercised_never_passed(tmp_path: Path) -> None:
+    """A slow stage that uses up the budget after a few requests leaves constraints unchecked: skip."""
+    from tests.conformance_runs import local_stage_copy, run_suite
+
+    tiny = "\n[apis.partner.generated]\nseconds = 0.000001\n"
+    stage = local_stage_copy(tmp_path)
+    stage.write_text(stage.read_text() + tiny)
+    run = run_suite("--stage", str(stage), "-m", "contract", "-k", "partner", "-rs")
+    assert run.returncode == 0 and not run.failed, run.output[-2000:]
+    assert run.skipped > 0 and "generated inputs not sent within" in run.output
+    # Positive control: with the default budget the same cases run and pass.
+    (tmp_path / "control").mkdir()
+    control_stage = local_stage_copy(tmp_path / "control")
+    control = run_suite("--stage", str(control_stage), "-m", "contract", "-k", "partner")
+    assert control.returncode == 0 and control.passed > 0 and control.skipped == 0, control.output[-2000:]
