@@ -153,7 +153,7 @@ def main() -> int:
     if args.in_stack:
         return in_stack(args.rounds)
 
-    from fixtures.emulator.runner import free_port, start_emulator
+    from fixtures.emulator.serve.runner import free_port, start_emulator
     from fixtures.tokens import TokenFactory
 
     wrk = None if args.python_load else _ensure_wrk()
@@ -216,7 +216,7 @@ def main() -> int:
 
 def _emulator_app():  # noqa: ANN202
     """The emulator's ASGI app on the bench stage, a valid token, the allowed origin, the path."""
-    from fixtures.emulator.server import build_app
+    from fixtures.emulator.serve.server import build_app
     from fixtures.stage import load_stage
     from fixtures.tokens import TokenFactory, ensure_signing_key
 
@@ -351,7 +351,9 @@ def in_stack(rounds: int, requests: int = 10000) -> int:
     """
     import uvloop
 
-    from fixtures.emulator.connection import guarded_protocol  # what python -m fixtures.emulator serves with
+    from fixtures.emulator.serve.connection import (
+        guarded_protocol,  # what python -m fixtures.emulator serves with
+    )
 
     emulator, token, origin, path = _emulator_app()
     request = (

@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="every difference of every mismatching case")
     args = parser.parse_args()
     os.chdir(ROOT)
-    from fixtures.emulator.runner import start_emulator
+    from fixtures.emulator.serve.runner import start_emulator
     from tests.fidelity import replay
 
     cases, defaults = replay.load_cases()

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from conformance.catalog import PROBE_BUILDERS
-from conformance.catalog_requests import json_schema, route_valid_body
-from conformance.catalog_routes import key_routes, route_cases
+from conformance.catalog.requests import json_schema, route_valid_body
+from conformance.catalog.routes import key_routes, route_cases
 from fixtures.cell_states import CellState
 from fixtures.contract import Contract
 from fixtures.stage import ApiConfig, FailureProbe

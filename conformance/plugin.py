@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from conformance import catalog
-from conformance.catalog_records import sends_write
+from conformance.catalog.records import sends_write
 from conformance.coverage import (
     Empty,
     ItemResult,
@@ -126,9 +126,9 @@ def _collects_conformance(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not _collects_conformance(config) or not hasattr(config.option, "stage"):
         return
-    from fixtures.deviations import load_deviations
     from fixtures.stage import load_stage
-    from fixtures.stage_routes import load_contracts
+    from fixtures.stage.deviations import load_deviations
+    from fixtures.stage.routes import load_contracts
 
     faults = tuple(config.getoption("fault") or ())
     try:
@@ -337,7 +337,7 @@ def loaded(pytestconfig: pytest.Config) -> Loaded:
 def live_stage(loaded: Loaded) -> Iterator[StageConfig]:
     """The stage with real base URLs: the embedded emulator started once, or a reachable stage."""
     if loaded.stage.needs_emulator:
-        from fixtures.emulator.runner import start_emulator
+        from fixtures.emulator.serve.runner import start_emulator
 
         try:
             running = start_emulator(loaded.stage.path, port=0, faults=loaded.faults, fresh_keys=True)
@@ -352,7 +352,7 @@ def live_stage(loaded: Loaded) -> Iterator[StageConfig]:
 
 def _probe(stage: StageConfig) -> None:
     """One GET per API base URL; an unreachable stage ends the session at once with one line."""
-    from fixtures.http import HttpClient, TransportError
+    from conformance.harness.client import HttpClient, TransportError
 
     for api in stage.apis:
         with HttpClient(api.base_url, min(stage.timeout_s, PROBE_TIMEOUT_S)) as client:

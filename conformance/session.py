@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from conformance.credentials import ApiCredentials, Unavailable
-from conformance.expect import Check
+from conformance.harness.api import ApiUnderTest
+from conformance.harness.client import Exchange, HttpClient
+from conformance.harness.credentials import ApiCredentials, Unavailable
+from conformance.harness.diagnosis import FAILURE_PROPERTY, Diagnosis
+from conformance.harness.expect import Check
 from conformance.plugin import LOADED, Loaded, _family
-from conformance.support import ApiUnderTest
 from fixtures.contract import identity_headers
-from fixtures.diagnosis import FAILURE_PROPERTY, Diagnosis
-from fixtures.http import Exchange, HttpClient
 from fixtures.redact import Redactor
 from fixtures.stage import StageConfig
 

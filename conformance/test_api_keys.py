@@ -5,8 +5,8 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usa
 
 from __future__ import annotations
 
-from conformance.catalog_records import KeyCase, RouteCase
-from conformance.expect import Check
+from conformance.catalog.records import KeyCase, RouteCase
+from conformance.harness.expect import Check
 from conformance.session import Suite, api_of
 from fixtures.behaviour import Kind
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalog_records import RouteCase
-from conformance.credentials import Unavailable, header_name
-from conformance.expect import Check
+from conformance.catalog.records import RouteCase
+from conformance.harness.credentials import Unavailable, header_name
+from conformance.harness.expect import Check
 from conformance.session import Suite, api_of
 from fixtures.behaviour import Kind
 

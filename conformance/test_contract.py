@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 
-from conformance.catalog_records import RouteCase
-from conformance.catalog_requests import gateway_validates
-from conformance.expect import Check
-from conformance.generated import (
+from conformance.catalog.generated import (
     ABSENT,
     Budget,
     Found,
@@ -31,12 +28,15 @@ from conformance.generated import (
     pace_limit,
     valid_strategy,
 )
+from conformance.catalog.payloads import JSON, encode
+from conformance.catalog.records import RouteCase
+from conformance.catalog.requests import gateway_validates
+from conformance.harness.api import ApiUnderTest, RequestSpec
+from conformance.harness.client import Exchange
+from conformance.harness.expect import Check
+from conformance.harness.response_schema import CompiledSchema, ResponseKey, compile_responses
 from conformance.session import Suite, api_of
-from conformance.support import ApiUnderTest, RequestSpec
 from fixtures.behaviour import Kind
-from fixtures.http import Exchange
-from fixtures.payloads import JSON, encode
-from fixtures.response_schema import CompiledSchema, ResponseKey, compile_responses
 
 RETRIES_429 = 5
 

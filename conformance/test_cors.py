@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalog_cors import (
+from conformance.catalog.cors import (
     AnswerCors,
     answer_cors,
     cors_origins,
@@ -22,7 +22,7 @@ from conformance.catalog_cors import (
     missing_credential_kind,
     validation_kind,
 )
-from conformance.catalog_records import (
+from conformance.catalog.records import (
     CONCRETE_METHODS,
     ApiCase,
     BodyCase,
@@ -32,13 +32,13 @@ from conformance.catalog_records import (
     ProbeCase,
     RouteCase,
 )
-from conformance.catalog_routes import all_routes, public_routes
-from conformance.credentials import Unavailable
-from conformance.expect import Check
+from conformance.catalog.routes import all_routes, public_routes
+from conformance.harness.api import ApiUnderTest
+from conformance.harness.client import Exchange
+from conformance.harness.credentials import Unavailable
+from conformance.harness.expect import Check
 from conformance.session import Suite, api_of
-from conformance.support import ApiUnderTest
 from fixtures.behaviour import Kind, may_assert
-from fixtures.http import Exchange
 
 DISALLOWED_HEADER = "X-Stagegate-Not-Allowed"
 NO_SUCH_PATH = "/stagegate-no-such-route"

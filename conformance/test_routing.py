@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conformance.catalog_records import ApiCase, MethodCase, OverrideCase, RouteCase
-from conformance.expect import Check
+from conformance.catalog.records import ApiCase, MethodCase, OverrideCase, RouteCase
+from conformance.harness.api import ApiUnderTest
+from conformance.harness.expect import Check
 from conformance.session import Suite, api_of
-from conformance.support import ApiUnderTest
 from fixtures.behaviour import Kind
 from fixtures.contract import Route
 

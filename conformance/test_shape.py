@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalog_records import ApiCase, ProbeCase, RouteCase
-from conformance.expect import Check
+from conformance.catalog.records import ApiCase, ProbeCase, RouteCase
+from conformance.harness.api import ApiUnderTest
+from conformance.harness.client import Exchange
+from conformance.harness.expect import Check
+from conformance.harness.response_schema import CompiledSchema, ResponseKey, compile_responses
 from conformance.session import Suite, api_of
-from conformance.support import ApiUnderTest
 from fixtures.behaviour import LAMBDA_PROXY_METHOD, REQUEST_ID_HEADERS, Kind, answer, asserted
 from fixtures.contract import ResponseSpec, Route
-from fixtures.http import Exchange
-from fixtures.response_schema import CompiledSchema, ResponseKey, compile_responses
 
 NO_SUCH_PATH = "/stagegate-no-such-route"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalog_records import BodyCase, ParamCase, RouteCase
-from conformance.catalog_requests import gateway_validates, json_schema, route_valid_body
-from conformance.catalog_untyped import untyped_defect
-from conformance.expect import Check
+from conformance.catalog.records import BodyCase, ParamCase, RouteCase
+from conformance.catalog.requests import gateway_validates, json_schema, route_valid_body
+from conformance.catalog.untyped import untyped_defect
+from conformance.harness.api import ApiUnderTest
+from conformance.harness.expect import Check
 from conformance.session import Suite, api_of
-from conformance.support import ApiUnderTest
 from fixtures.behaviour import Kind
 from fixtures.contract import Route
 

@@ -21,7 +21,7 @@ from discover.writer import raised_account
 from fixtures.contract import Authorizer, CognitoAuthorizer, Contract, CorsConfig, JwtAuthorizer
 from fixtures.errors import ConfigError
 from fixtures.stage import ApiConfig, Limit, StageConfig
-from fixtures.tomlcheck import key_path
+from fixtures.stage.tomlcheck import key_path
 
 _EXECUTE_API = re.compile(
     r"^https://(?P<id>[a-z0-9]{1,20})\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<path>/[^?#]*)?$"

@@ -13,7 +13,7 @@ from typing import Any
 
 from fixtures.contract import Authorizer, CorsConfig, Flavor
 from fixtures.stage import Limit
-from fixtures.stage_limits import ACCOUNT_DEFAULT
+from fixtures.stage.limits import ACCOUNT_DEFAULT
 
 _NOT_BARE = re.compile(r"[^A-Z0-9]+")
 

@@ -19,7 +19,7 @@ from typing import Any
 from discover.errors import DiscoverError
 from discover.model import DiscoveredApi, env_name
 from fixtures.stage import Limit
-from fixtures.stage_limits import ACCOUNT_DEFAULT
+from fixtures.stage.limits import ACCOUNT_DEFAULT
 
 MARKER = "# Written by `stagegate discover`"
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, Tolerance, load_stage
-from fixtures.stage_routes import load_contracts
+from fixtures.stage.routes import load_contracts
 from load.credentials import header_table
 from load.records import Observation, Send
 from load.results import (
@@ -172,8 +172,8 @@ class Session:
             )
         emulator, worker_stage = None, options.stage
         if stage.needs_emulator:
-            from fixtures.emulator.faults import known_faults
-            from fixtures.emulator.runner import start_emulator
+            from fixtures.emulator.gateway.faults import known_faults
+            from fixtures.emulator.serve.runner import start_emulator
 
             unknown = sorted(set(options.emulator_fault) - set(known_faults()))
             if unknown:

@@ -17,11 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reports.allure_load import AllureWriter, conformance_refs, coverage_result, gate_result, scenario_result
-from reports.allure_tidy import tidy_fixtures
-from reports.conformance_results import read_conformance
-from reports.coverage import FILE as COVERAGE_FILE
-from reports.coverage import counts, load_cells, read_conformance_coverage
 from reports.gate import (
     DRIFT_RULE,
     DRIFT_UNCHECKED_RULE,
@@ -36,11 +31,16 @@ from reports.gate import (
     scope_gaps,
     stale_waivers,
 )
-from reports.history import HISTORY_FILE, annotate, read_history
-from reports.html import HtmlOutcome, render
-from reports.load_results import read_load
-from reports.redaction import make_redactor, redact_tree, sensitive_headers_of_stage, sweep
-from reports.summary import markdown
+from reports.read.conformance import read_conformance
+from reports.read.coverage import FILE as COVERAGE_FILE
+from reports.read.coverage import counts, load_cells, read_conformance_coverage
+from reports.read.load import read_load
+from reports.write.allure import AllureWriter, conformance_refs, coverage_result, gate_result, scenario_result
+from reports.write.allure_tidy import tidy_fixtures
+from reports.write.history import HISTORY_FILE, annotate, read_history
+from reports.write.html import HtmlOutcome, render
+from reports.write.redaction import make_redactor, redact_tree, sensitive_headers_of_stage, sweep
+from reports.write.summary import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN_RESULTS = ("load.", "gate#")  # fullName prefixes of the results this module writes

@@ -22,21 +22,21 @@ from pathlib import Path
 from types import FrameType
 
 from discover.drift import DriftResult
-from fixtures.deviations import load_deviations
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, load_stage
-from fixtures.stage_routes import load_contracts
+from fixtures.stage.copies import check_secret_names, private_stage, write_resolved_stage
+from fixtures.stage.deviations import load_deviations
+from fixtures.stage.routes import load_contracts
 from fixtures.time_limits import CONFORMANCE_LIMIT_S, LOAD_LIMIT_S
 from reports.build import ROOT, ContractFile, RunInfo, build, contract_digest
-from reports.coverage import FILE as COVERAGE_FILE
 from reports.gate import EXIT_CODES, EXIT_CONFIG_ERROR, Part
-from reports.load_progress import describe_load, read_load_progress
-from reports.parts import PartRun, ProgressLine, run_part
-from reports.pytest_progress import ENV as PROGRESS_ENV
-from reports.pytest_progress import read_progress
-from reports.redaction import make_redactor, sensitive_headers, stage_secrets
-from reports.resolved_stage import check_secret_names, private_stage, write_resolved_stage
-from reports.summary import console_reasons, console_table
+from reports.live.load_progress import describe_load, read_load_progress
+from reports.live.parts import PartRun, ProgressLine, run_part
+from reports.live.pytest_progress import ENV as PROGRESS_ENV
+from reports.live.pytest_progress import read_progress
+from reports.read.coverage import FILE as COVERAGE_FILE
+from reports.write.redaction import make_redactor, sensitive_headers, stage_secrets
+from reports.write.summary import console_reasons, console_table
 
 PROBE_TIMEOUT_S = 5.0
 EXIT_INTERRUPTED = 130
@@ -133,7 +133,7 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         )
         return EXIT_CONFIG_ERROR
     if args.fault:
-        from fixtures.emulator.faults import known_faults
+        from fixtures.emulator.gateway.faults import known_faults
 
         unknown = sorted(set(args.fault) - set(known_faults()))
         if unknown:
@@ -168,7 +168,7 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         stage_file, env = stage.path, dict(os.environ)
         live = stage
         if stage.embedded:
-            from fixtures.emulator.runner import start_emulator
+            from fixtures.emulator.serve.runner import start_emulator
 
             progress.update("stage: starting the embedded emulator")
             log = out_dir / "emulator.log"
@@ -271,7 +271,8 @@ def _conformance(
     command = [sys.executable, "-m", "pytest", "conformance", "--stage", stage_file,
                "--alluredir", str(out_dir / "allure-results"), "--junitxml", str(out_dir / "junit.xml"),
                "--stagegate-coverage", str(out_dir / COVERAGE_FILE),
-               "-p", "no:cacheprovider", "-p", "reports.pytest_progress", "-q", "--color=no"]  # fmt: skip
+               "-p", "no:cacheprovider", "-p", "reports.live.pytest_progress",
+               "-q", "--color=no"]  # fmt: skip
     if smoke:
         command += ["-m", "smoke"]
 

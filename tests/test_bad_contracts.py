@@ -227,7 +227,7 @@ def test_the_table_has_at_least_25_contract_rows() -> None:
 def test_a_large_fan_out_within_the_bound_loads_and_validates_quickly(tmp_path: Path) -> None:
     """Four levels of ten-fold fan-out (about 24,000 nodes once inlined) stay usable: one response
     validation of a full body takes milliseconds, not seconds (six levels took 8.8 s before)."""
-    from fixtures.response_schema import compile_schema
+    from conformance.harness.response_schema import compile_schema
 
     contract = load_contract(str(_write(tmp_path, portal(_fan_out(4)))), "http")
     schema = contract.route("POST /appointments").request_bodies["application/json"]["properties"]["fan"]

@@ -17,7 +17,7 @@ import pytest
 
 from fixtures.errors import ConfigError
 from fixtures.stage import load_stage
-from reports.resolved_stage import check_secret_names
+from fixtures.stage.copies import check_secret_names
 from reports.run import main as gate_main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.bodies import body_mismatch, json_equal, parse_json
+from conformance.harness.bodies import body_mismatch, json_equal, parse_json
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from conformance import catalog
-from conformance.catalog_cors import answer_cors
+from conformance.catalog.cors import answer_cors
 from fixtures.behaviour import Kind
 from fixtures.contract import Contract, GatewayResponse
 from fixtures.stage import StageConfig, load_stage

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from conformance.harness.response_schema import compile_schema
 from fixtures.clinic import partner_handlers, portal_handlers
 from fixtures.clinic.models import CRASH_PROBE_ID, SEED_ID, ProbeCrash
 from fixtures.contract import Contract, load_contract
-from fixtures.emulator.lambda_context import LambdaContext
-from fixtures.response_schema import compile_schema
+from fixtures.emulator.integration.lambda_context import LambdaContext
 
 VALID = {"clinic_id": "42", "patient_id": "pat-1", "datetime": "2026-12-01T09:30:00Z"}
 SKIP = frozenset({portal_handlers.SKIP_BODY_VALIDATION})

@@ -6,7 +6,10 @@ import dataclasses
 
 import pytest
 
-from conformance import catalog, catalog_cors, catalog_probe, catalog_records
+from conformance import catalog
+from conformance.catalog import cors as catalog_cors
+from conformance.catalog import probe as catalog_probe
+from conformance.catalog import records as catalog_records
 from fixtures.errors import ConfigError
 from fixtures.stage import FailureProbe, StageConfig, load_stage
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from conformance.expect import Check
+from conformance.harness.client import Exchange
+from conformance.harness.expect import Check
 from fixtures.behaviour import Kind
-from fixtures.http import Exchange
 
 
 class _Plain:

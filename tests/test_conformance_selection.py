@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalog_records import WRITING_METHODS
+from conformance.catalog.records import WRITING_METHODS
 from tests.conformance_runs import (
     ROOT,
     Collection,
@@ -185,7 +185,7 @@ def test_a_bypass_rule_fails_when_its_positive_control_fails(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_a_read_only_stage_is_sent_no_writing_request(tmp_path: Path) -> None:
     """The whole suite against a read-only copy of the embedded stage: the access log shows no write."""
-    from fixtures.emulator.runner import start_emulator
+    from fixtures.emulator.serve.runner import start_emulator
 
     embedded = local_stage_copy(tmp_path)
     log = tmp_path / "emulator.log"
@@ -206,7 +206,7 @@ def test_a_read_only_stage_is_sent_no_writing_request(tmp_path: Path) -> None:
 def test_api_level_rejections_fail_when_every_request_is_refused(tmp_path: Path) -> None:
     """A base URL with the wrong stage name answers 404 to everything: the API-level rejection rules
     (unknown path, gateway envelope and CORS on errors, attacker origins) fail on their controls."""
-    from fixtures.emulator.runner import start_emulator
+    from fixtures.emulator.serve.runner import start_emulator
 
     embedded = local_stage_copy(tmp_path)
     with start_emulator(str(embedded), port=0, fresh_keys=True) as running:

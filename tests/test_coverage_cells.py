@@ -6,7 +6,7 @@ import dataclasses
 import pathlib
 
 from conformance import catalog
-from conformance.catalog_requests import json_schema
+from conformance.catalog.requests import json_schema
 from conformance.coverage import ItemResult, cells, excluded_note, route_gaps
 from fixtures.stage import load_stage
 

@@ -140,7 +140,7 @@ def _print_table(results: dict[str | None, SuiteRun]) -> None:
 
 
 def test_every_emulator_fault_has_an_expected_rule() -> None:
-    from fixtures.emulator.faults import known_faults
+    from fixtures.emulator.gateway.faults import known_faults
 
     conformance_faults = {name for name in known_faults() if not name.startswith("throttle.")}
     assert conformance_faults == set(EXPECTED)

@@ -7,9 +7,9 @@ import pathlib
 
 import pytest
 
-from fixtures.deviations import Deviations, deviations_path, load_deviations
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, load_stage
+from fixtures.stage.deviations import Deviations, deviations_path, load_deviations
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 

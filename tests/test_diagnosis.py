@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from conformance.expect import Check
-from fixtures.diagnosis import FAILURE_PROPERTY, Protection, diagnose, likely_cause
-from fixtures.http import Exchange
+from conformance.harness.client import Exchange
+from conformance.harness.diagnosis import FAILURE_PROPERTY, Protection, diagnose, likely_cause
+from conformance.harness.expect import Check
 
 
 class _Plain:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import token_store
+from conformance.harness import token_store
 from fixtures.tokens import TokenFactory
 from tests.conformance_runs import ROOT, local_stage_copy, remote_stage_text
 
@@ -55,7 +55,7 @@ SOURCED = {
 
 
 def _start(embedded: Path, faults: tuple[str, ...] = ()) -> object:
-    from fixtures.emulator.runner import start_emulator
+    from fixtures.emulator.serve.runner import start_emulator
 
     return start_emulator(str(embedded), port=0, fresh_keys=True, faults=faults)
 

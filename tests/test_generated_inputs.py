@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.generated import (
+from conformance.catalog.generated import (
     Budget,
     Found,
     Inputs,

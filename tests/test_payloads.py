@@ -8,7 +8,7 @@ from datetime import datetime
 import jsonschema
 import pytest
 
-from fixtures.payloads import KEYWORDS, encode, invalid_bodies, valid_body, wrong_type_value
+from conformance.catalog.payloads import KEYWORDS, encode, invalid_bodies, valid_body, wrong_type_value
 
 APPOINTMENT = {
     "type": "object",

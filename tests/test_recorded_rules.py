@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.catalog_integrations import lambda_proxy_routes
-from conformance.catalog_untyped import untyped_body_routes, untyped_defect
+from conformance.catalog.integrations import lambda_proxy_routes
+from conformance.catalog.untyped import untyped_body_routes, untyped_defect
 from fixtures.stage import load_stage
 from tests.conformance_runs import ROOT, local_stage_copy, run_suite
 

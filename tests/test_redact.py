@@ -6,8 +6,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance import credentials as credentials_module
-from conformance.credentials import ApiCredentials, TokenFetchError
+from conformance.harness import credentials as credentials_module
+from conformance.harness.credentials import ApiCredentials, TokenFetchError
 from conformance.session import RedactedError, SuiteRedactor, redact_exception
 from fixtures.redact import REDACTED, Redactor
 from fixtures.stage import (

@@ -25,7 +25,7 @@ from fixtures.contract import identity_headers, load_contract
 from fixtures.redact import REDACTED, Redactor
 from reports.build import RunInfo, build
 from reports.gate import Part
-from reports.redaction import make_redactor, sweep
+from reports.write.redaction import make_redactor, sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "reports" / "data"

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def remote() -> Iterator[tuple[Path, dict[str, str]]]:
-    from fixtures.emulator.runner import start_emulator
+    from fixtures.emulator.serve.runner import start_emulator
 
     with tempfile.TemporaryDirectory(prefix="stagegate-remote-") as tmp:
         embedded = local_stage_copy(Path(tmp))

@@ -8,8 +8,8 @@ from typing import Any
 
 import jsonschema
 
+from conformance.harness.response_schema import compile_responses, compile_schema
 from fixtures.contract import load_contract
-from fixtures.response_schema import compile_responses, compile_schema
 
 NULLABLE = {"type": "object", "properties": {"reason": {"type": "string", "nullable": True}}}
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conformance.credentials import sourced_defect
+from conformance.harness.credentials import sourced_defect
 
 NOW = time.time()
 READY = {"iss": "https://issuer.example/pool", "aud": "web", "scope": "read", "exp": NOW + 900}

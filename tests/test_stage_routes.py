@@ -7,12 +7,12 @@ import pathlib
 
 import pytest
 
-from conformance.credentials import ApiCredentials
-from conformance.support import ApiUnderTest
+from conformance.harness.api import ApiUnderTest
+from conformance.harness.client import HttpClient
+from conformance.harness.credentials import ApiCredentials
 from fixtures.errors import ConfigError
-from fixtures.http import HttpClient
 from fixtures.stage import load_stage
-from fixtures.stage_routes import load_contracts
+from fixtures.stage.routes import load_contracts
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 REMOTE = (REPO / "tests" / "data" / "stages" / "remote.toml").read_text()

@@ -17,10 +17,9 @@ from fixtures.contract import (
     Route,
     Validator,
 )
-from fixtures.emulator.asgi_client import call
-from fixtures.emulator.invoke import Invoker
-from fixtures.emulator.pipeline import Gateway
-from fixtures.emulator.server import App, Mount
+from fixtures.emulator.gateway.pipeline import Gateway
+from fixtures.emulator.integration.invoke import Invoker
+from fixtures.emulator.serve.server import App, Mount
 from fixtures.emulator.wire import Response
 from fixtures.stage import (
     ApiConfig,
@@ -34,6 +33,8 @@ from fixtures.stage import (
     Tolerance,
     UsagePlan,
 )
+
+from .asgi_client import call
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool"
 AUDIENCE = "test-client"

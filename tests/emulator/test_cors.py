@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures.contract import CorsConfig
-from fixtures.emulator.cors import (
+from fixtures.emulator.policy.cors import (
     FAULTS,
     PREFLIGHT_STATUS,
     is_preflight,

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.contract import LambdaAuthorizer
-from fixtures.emulator import lambda_auth
-from fixtures.emulator.lambda_auth import LambdaAuth
-from fixtures.emulator.runner import free_port
+from fixtures.emulator.policy import lambda_auth
+from fixtures.emulator.policy.lambda_auth import LambdaAuth
+from fixtures.emulator.serve.runner import free_port
 from fixtures.emulator.wire import Request
 from fixtures.stage import load_stage
 from fixtures.tokens import TokenFactory, ensure_signing_key
@@ -209,7 +209,7 @@ def test_a_body_that_stops_gets_408_and_the_connection_closes(emulator: tuple[in
 
 def test_a_body_trickled_byte_by_byte_is_cut_off_at_the_whole_body_limit(emulator: tuple[int, Path]) -> None:
     """Each byte within the pause limit, yet the body never ends: 408 once the body's whole time ran out."""
-    from fixtures.emulator.connection import BODY_TOTAL_FACTOR
+    from fixtures.emulator.serve.connection import BODY_TOTAL_FACTOR
 
     port, _ = emulator
     head = _post(b"/portal/calls/transcribe", b"Content-Length: 1000", body=b"")

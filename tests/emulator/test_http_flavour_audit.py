@@ -1,6 +1,6 @@
 """HTTP API flavour audit: each rule of the issue at the HTTP level (status, exact body, headers).
 
-Through the ASGI app in-process (fixtures/emulator/asgi_client.py); rules and sources in
+Through the ASGI app in-process (tests/emulator/asgi_client.py); rules and sources in
 ../shared/aws-behaviour.md. Every rejection has its positive control beside it.
 """
 
@@ -21,15 +21,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fixtures.contract import CorsConfig, JwtAuthorizer, LambdaAuthorizer, load_contract
-from fixtures.emulator.accesslog import AccessLog
-from fixtures.emulator.asgi_client import call, header, headers_named
-from fixtures.emulator.server import App, Mount, issuer_material
+from fixtures.emulator.serve.accesslog import AccessLog
+from fixtures.emulator.serve.server import App, Mount, issuer_material
 from fixtures.emulator.wire import Response
 from fixtures.errors import ConfigError
 from fixtures.stage import Credentials, Limit, SigningKey, load_stage
 from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
+from .asgi_client import call, header, headers_named
 
 ORIGIN = "https://portal.example"
 CORS = CorsConfig((ORIGIN,), ("GET", "POST"), ("Authorization", "Content-Type"), ("X-Exposed",), 600, False)

@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fixtures.behaviour import Kind
 from fixtures.contract import CognitoAuthorizer, JwtAuthorizer
-from fixtures.emulator.jwt_auth import FAULTS, JwtVerifier, stringify_claims, token_scopes, verify_bearer
+from fixtures.emulator.policy.jwt_auth import (
+    FAULTS,
+    JwtVerifier,
+    stringify_claims,
+    token_scopes,
+    verify_bearer,
+)
 from fixtures.emulator.wire import Rejection
 
 ISS = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_ClinicPool"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures.behaviour import Kind
-from fixtures.emulator.keys import FAULTS, KeyRegistry, PlanKey, resolve_key
+from fixtures.emulator.policy.keys import FAULTS, KeyRegistry, PlanKey, resolve_key
 from fixtures.emulator.wire import Rejection
 from fixtures.stage import ApiKey, Limit, Secret, UsagePlan
 

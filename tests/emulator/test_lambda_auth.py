@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.behaviour import Kind
 from fixtures.contract import LambdaAuthorizer
-from fixtures.emulator.lambda_auth import LambdaAuth, resource_matches
+from fixtures.emulator.policy.lambda_auth import LambdaAuth, resource_matches
 from fixtures.emulator.wire import Rejection, Request
 
 from ._kit import TOKEN_AUTHORIZER, Clock

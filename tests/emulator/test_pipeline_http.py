@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from fixtures.contract import CorsConfig, JwtAuthorizer, LambdaAuthorizer
-from fixtures.emulator.asgi_client import header
 from fixtures.stage import Limit
 from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
+from .asgi_client import header
 
 ORIGIN = "https://portal.example"
 CORS = CorsConfig((ORIGIN,), ("GET", "POST"), ("Authorization", "Content-Type"), ("X-Exposed",), 600, False)
@@ -186,7 +186,7 @@ def test_cors_headers_replace_backend_ones_on_success(key_file: str) -> None:
 
 def test_cors_headers_per_origin_stay_right_when_repeated(env: Env) -> None:
     """The per-Origin memo of CORS headers answers like the first computation, also past its size."""
-    from fixtures.emulator.cores import ResponseCors
+    from fixtures.emulator.gateway.cores import ResponseCors
 
     for _ in range(3):
         allowed = env.send("GET", "/health", headers=[("Origin", ORIGIN)])

@@ -15,12 +15,12 @@ from fixtures.contract import (
     Parameter,
     Validator,
 )
-from fixtures.emulator.asgi_client import header
-from fixtures.emulator.render import apigw_id
+from fixtures.emulator.gateway.render import apigw_id
 from fixtures.stage import load_stage
 from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
+from .asgi_client import header
 
 PARTNER_ORIGIN = "https://partner.example"
 COGNITO = CognitoAuthorizer("cog", "method.request.header.Authorization", ("arn:pool",), (kit.ISSUER,))

@@ -7,9 +7,10 @@ import base64
 import pytest
 
 from fixtures.behaviour import Kind
-from fixtures.emulator import proxy_v1, proxy_v2
-from fixtures.emulator.asgi_client import header, headers_named
+from fixtures.emulator.integration import proxy_v1, proxy_v2
 from fixtures.emulator.wire import Rejection, Request
+
+from .asgi_client import header, headers_named
 
 NOW = 1584039838.0  # 12/Mar/2020:19:03:58 +0000
 

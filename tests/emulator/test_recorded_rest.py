@@ -15,14 +15,14 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from fixtures.behaviour import EVENT_DROPPED_HEADERS, REST_FACTS, Kind
 from fixtures.contract import GatewayResponse, MockResponse, Route
-from fixtures.emulator import proxy_v1
-from fixtures.emulator.asgi_client import header
-from fixtures.emulator.faults import known_faults
-from fixtures.emulator.ids import TraceIds
-from fixtures.emulator.protocol import CaseKeepingProtocol
+from fixtures.emulator.gateway.faults import known_faults
+from fixtures.emulator.gateway.ids import TraceIds
+from fixtures.emulator.integration import proxy_v1
+from fixtures.emulator.serve.protocol import CaseKeepingProtocol
 from fixtures.emulator.wire import HEADER_NAMES, Request
 
 from . import _kit as kit
+from .asgi_client import header
 
 FULL_TRACE = "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1"
 

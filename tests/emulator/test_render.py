@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fixtures.behaviour import Kind
 from fixtures.contract import GatewayResponse
-from fixtures.emulator.asgi_client import header, headers_named
-from fixtures.emulator.render import apigw_id, render
+from fixtures.emulator.gateway.render import apigw_id, render
 from fixtures.emulator.wire import Rejection
+
+from .asgi_client import header, headers_named
 
 RID = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
 CORS_GW = {

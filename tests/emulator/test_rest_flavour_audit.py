@@ -1,6 +1,6 @@
 """Audit of the REST flavour: one HTTP-level test per rule the other suites did not show on the wire.
 
-Each test drives the ASGI app in-process (fixtures.emulator.asgi_client) and asserts status, exact
+Each test drives the ASGI app in-process (tests/emulator/asgi_client.py) and asserts status, exact
 body bytes (REST: '{"message": "..."}' with the space) and headers, with a positive control beside
 each rejection. The stage is the partner API of stages/local.toml, or the audit contract
 tests/data/contracts/audit_rest/partner_gaps.json for what the partner API lacks.
@@ -21,13 +21,13 @@ import pytest
 from fixtures.behaviour import MAX_PAYLOAD_BYTES, REST_ANSWERS, Kind
 from fixtures.clinic import partner_handlers
 from fixtures.contract import load_contract
-from fixtures.emulator.asgi_client import header, headers_named
-from fixtures.emulator.server import App
+from fixtures.emulator.serve.server import App
 from fixtures.emulator.wire import Response
 from fixtures.stage import ApiConfig, Limit, Throttle, load_stage
 from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
+from .asgi_client import header, headers_named
 
 AUDIT_CONTRACT = "tests/data/contracts/audit_rest/partner_gaps.json"  # a folder: test_contract globs *.json
 PARTNER_POOL = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_PartnerPool"

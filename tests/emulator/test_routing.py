@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fixtures.contract import Integration, Route
-from fixtures.emulator.routing import RouteTable, rest_resource_path, select_route
+from fixtures.emulator.policy.routing import RouteTable, rest_resource_path, select_route
 
 
 def _route(method: str, path: str) -> Route:

@@ -12,7 +12,7 @@ from email.message import Message
 
 import pytest
 
-from fixtures.emulator.runner import start_emulator
+from fixtures.emulator.serve.runner import start_emulator
 from fixtures.errors import ConfigError
 from fixtures.tokens import TokenFactory
 

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator.accesslog import AccessLog
-from fixtures.emulator.asgi_client import header
-from fixtures.emulator.invoke import Invoker
-from fixtures.emulator.server import App, Mount, base_path_of, build_mounts, encode_headers
+from fixtures.emulator.integration.invoke import Invoker
+from fixtures.emulator.serve.accesslog import AccessLog
+from fixtures.emulator.serve.server import App, Mount, base_path_of, build_mounts, encode_headers
 from fixtures.emulator.wire import Request, sendable
 from fixtures.stage import SigningKey, load_stage
 from fixtures.tokens import TokenFactory, ensure_signing_key, jwks
 
 from . import _kit as kit
+from .asgi_client import header
 
 ROUTES = (
     kit.route("GET", "/health", function="ok"),
@@ -279,7 +279,7 @@ def test_request_ids_have_the_aws_shapes_and_do_not_repeat() -> None:
     import base64
     import uuid
 
-    from fixtures.emulator.ids import RequestIds, new_request_id
+    from fixtures.emulator.gateway.ids import RequestIds, new_request_id
 
     for make in (RequestIds("http"), lambda: new_request_id("http")):
         ids = {make() for _ in range(2000)}

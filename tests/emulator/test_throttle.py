@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fixtures.behaviour import Kind
-from fixtures.emulator.throttle import FAULTS, Quota, Throttler, TokenBucket, period_start
+from fixtures.emulator.policy.throttle import FAULTS, Quota, Throttler, TokenBucket, period_start
 from fixtures.stage import ApiKey, Limit, Secret, UsagePlan
 
 BIG = Limit(10000, 5000)

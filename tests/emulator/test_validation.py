@@ -8,7 +8,7 @@ import pytest
 
 from fixtures.behaviour import Kind
 from fixtures.contract import Integration, Parameter, Route, Validator
-from fixtures.emulator.validation import FAULTS, RequestValidator, validate
+from fixtures.emulator.policy.validation import FAULTS, RequestValidator, validate
 from fixtures.emulator.wire import Rejection
 
 APPOINTMENT = {

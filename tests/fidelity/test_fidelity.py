@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.emulator.runner import RunningEmulator, start_emulator
+from fixtures.emulator.serve.runner import RunningEmulator, start_emulator
 from tests.fidelity import replay
 
 CASES, CLIENT_DEFAULTS = replay.load_cases()

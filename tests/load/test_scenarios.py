@@ -12,8 +12,8 @@ import pytest
 
 from fixtures.errors import ConfigError
 from fixtures.stage import ApiConfig, Limit, StageConfig, Throttle, Tolerance, UsagePlan, load_stage
-from fixtures.stage_limits import THROTTLE_KEYS, throttle
-from fixtures.tomlcheck import Context, Table
+from fixtures.stage.limits import THROTTLE_KEYS, throttle
+from fixtures.stage.tomlcheck import Context, Table
 from load.records import Observation
 from load.scenarios import ACCOUNT_DEFAULT, NAMES, Bounds, Run, Scenario
 from load.timeline import guard, plan_stage

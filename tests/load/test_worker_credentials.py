@@ -20,7 +20,7 @@ import pytest
 
 from fixtures.errors import ConfigError
 from fixtures.stage import load_stage
-from fixtures.stage_routes import load_contracts
+from fixtures.stage.routes import load_contracts
 from load.credentials import header_table
 from load.records import Send
 from load.session import master_exposure, worker_headers

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from reports.build import ContractFile, RunInfo, build, contract_digest, info_from_previous
-from reports.charts import per_second_svg
 from reports.gate import Part, SecondSample
-from reports.summary import console_table, markdown
+from reports.write.charts import per_second_svg
+from reports.write.summary import console_table, markdown
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.report_data import missed_attachments
+from reports.write.report_data import missed_attachments
 from tests.reports.browser import chromium, dump_dom, result_fragment, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]

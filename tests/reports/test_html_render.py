@@ -19,9 +19,9 @@ import pytest
 
 from reports.build import ContractFile, RunInfo, build, contract_digest
 from reports.gate import Part
-from reports.history import HISTORY_FILE
-from reports.html import allure_bin, render, strip_analytics
-from reports.report_data import REPORT_URL_ENV, fragment, missed_attachments, results_of
+from reports.write.history import HISTORY_FILE
+from reports.write.html import allure_bin, render, strip_analytics
+from reports.write.report_data import REPORT_URL_ENV, fragment, missed_attachments, results_of
 from tests.reports.browser import chromium, dump_dom, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def test_analytics_tag_is_removed_and_the_rest_kept() -> None:
 
 
 def test_without_node_the_gate_says_how_to_render(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("reports.html.shutil.which", lambda name: None)
+    monkeypatch.setattr("reports.write.html.shutil.which", lambda name: None)
     outcome = render(tmp_path, tmp_path / "report.html", "x", ROOT, "local")
     assert outcome.path is None and "node is not installed" in outcome.note
     assert "`make setup`" in outcome.note and "-m reports.build --stage local" in outcome.note

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reports.load_progress import describe_load, read_load_progress
+from reports.live.load_progress import describe_load, read_load_progress
 from reports.run import LOAD_PROGRESS, load_command
 
 

@@ -10,14 +10,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from fixtures.diagnosis import FAILURE_PROPERTY
-from reports.allure_tidy import tidy_fixtures
-from reports.charts import burst_svg, quota_svg, rate_svg, scenario_svg
-from reports.conformance_results import AllureEntry, parse_junit
+from conformance.harness.diagnosis import FAILURE_PROPERTY
 from reports.gate import ScenarioResult, SecondSample
-from reports.history import annotate, phrase, read_history
-from reports.report_data import missed_attachments
-from reports.summary import console_reasons, markdown
+from reports.read.conformance import AllureEntry, parse_junit
+from reports.write.allure_tidy import tidy_fixtures
+from reports.write.charts import burst_svg, quota_svg, rate_svg, scenario_svg
+from reports.write.history import annotate, phrase, read_history
+from reports.write.report_data import missed_attachments
+from reports.write.summary import console_reasons, markdown
 
 NS = "{http://www.w3.org/2000/svg}"
 

@@ -6,8 +6,8 @@ import tomllib
 from pathlib import Path
 
 from fixtures.stage import load_stage
-from reports.redaction import stage_secrets
-from reports.resolved_stage import dumps, env_name, private_stage, write_resolved_stage
+from fixtures.stage.copies import dumps, env_name, private_stage, write_resolved_stage
+from reports.write.redaction import stage_secrets
 
 
 def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path:
     assert [a.load_allowed for a in resolved.apis] == [a.load_allowed for a in stage.apis]
     assert all(name.startswith("STAGEGATE_LOCAL_") for name in env)
     # The parts read the stage's deviations and waivers beside the file they are given.
-    from fixtures.deviations import load_deviations
+    from fixtures.stage.deviations import load_deviations
 
     assert load_deviations(resolved).path == str(path).removesuffix(".toml") + ".deviations.toml"
     assert load_deviations(resolved).deviations == load_deviations(stage).deviations

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from reports.conformance_results import family_of, parse_junit, read_conformance
 from reports.gate import GateInputs, Part, evaluate
-from reports.load_results import fallback_detail, read_load
+from reports.read.conformance import family_of, parse_junit, read_conformance
+from reports.read.load import fallback_detail, read_load
 
 DATA = Path(__file__).parent / "data"
 MIXED = DATA / "conformance_mixed"  # written by a real pytest 9.2 + allure-pytest run
@@ -153,7 +153,7 @@ def test_fallback_detail_from_counts_and_fit() -> None:
 
 def test_a_narrowed_load_run_says_so_in_its_selection(tmp_path: Path) -> None:
     """load/run.json records the --scenario filters; the gate treats them as a narrower run."""
-    from reports.load_results import read_load
+    from reports.read.load import read_load
 
     (tmp_path / "summary.json").write_text("[]")
     (tmp_path / "run.json").write_text(json.dumps({"selection": ["portal.burst"], "scenarios": []}))
@@ -167,10 +167,10 @@ def test_a_narrowed_load_run_says_so_in_its_selection(tmp_path: Path) -> None:
 def test_an_erroring_case_reads_as_its_exception_not_its_arguments() -> None:
     from xml.sax.saxutils import escape
 
-    from reports.conformance_results import parse_junit
+    from reports.read.conformance import parse_junit
 
     text = (
-        "suite = <conformance.session.Suite object at 0x7f00>\ncheck = <conformance.expect.Check>\n\n"
+        "suite = <conformance.session.Suite object at 0x7f00>\ncheck = <conformance.harness.expect.Check>\n\n"
         "    def test_x(suite, check):\n>       api.send(spec)\nE   UnicodeEncodeError: 'latin-1' codec"
         " can't encode character\n"
     )

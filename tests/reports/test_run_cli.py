@@ -12,7 +12,7 @@ import pytest
 
 from fixtures.stage import load_stage
 from reports.gate import Part
-from reports.parts import PartRun
+from reports.live.parts import PartRun
 from reports.run import part_after, plan_run
 
 ROOT = Path(__file__).resolve().parents[2]
