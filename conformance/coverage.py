@@ -78,7 +78,7 @@ LACKS: dict[str, str] = {
     "cors_http_api": "no HTTP API CORS configuration",
     "cors_protected_route": "no protected route with CORS",
     "cors_error_api": "no CORS configuration on gateway errors",
-    "generated_route": "no route with a query or header parameter or a JSON request body",
+    "generated_route": "no route with a query, header or constrained path parameter or a JSON body",
     "constrained_route": "no route whose contract states a constraint an input can break",
     "wrong_method_case": "no path that leaves a method undefined",
     "override_case": "no path with a weaker and a stronger route",

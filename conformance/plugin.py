@@ -9,6 +9,10 @@ on a read-only API) is deselected at collection and named on one summary line, n
 read-only API the catalog builds no case that sends POST/PUT/PATCH/DELETE, not even a request a
 correct stage rejects (invalid body, undefined method, method override): a faulty stage would
 execute it. `writes` marks every case that sends such a request; `smoke` never does.
+
+Records (fixtures/failure_record.py): every conformance test's family, and for every test that
+fails, errors or strictly passes a known deviation a failure record, go into junit.xml as
+properties; the reports read those fields, never the failure's text.
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ from conformance.coverage import (
     explain_empty,
     route_gaps,
 )
+from conformance.harness.diagnosis import RuleFailure
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
+from fixtures.failure_record import FAILURE_PROPERTY, FAMILY_PROPERTY, FailureRecord, first_line
 from fixtures.stage import StageConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,11 +187,13 @@ def _record_empty(metafunc: pytest.Metafunc, fixture: str, loaded: Loaded) -> No
 
 
 def _module_family(module_name: str) -> str | None:
+    """The rule family of a test module: conformance/test_<family>.py (None: not a rule module)."""
     family = module_name.rsplit(".", 1)[-1].removeprefix("test_")
     return family if family in FAMILIES else None
 
 
-def _family(item: pytest.Item) -> str | None:
+def family_of(item: pytest.Item) -> str | None:
+    """The rule family of a test (its module's); the one place that decides it."""
     return _module_family(getattr(getattr(item, "module", None), "__name__", ""))
 
 
@@ -208,9 +216,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     record = config.stash[RUN]
     seen: set[str] = set()
     for item in items:
-        family = _family(item)
+        family = family_of(item)
         if family is None:
             continue
+        item.user_properties.append((FAMILY_PROPERTY, family))
         rule = getattr(item, "originalname", item.name)
         case = _case_of(item)
         item.add_marker(getattr(pytest.mark, family))
@@ -280,6 +289,44 @@ def _outcome(report: pytest.TestReport) -> tuple[Outcome, str] | None:
     if report.when == "teardown" and report.failed:
         return "error", ""
     return None
+
+
+def failure_record(
+    rule: str, family: str, phase: str, error: BaseException | None, xfail_reason: str = ""
+) -> FailureRecord:
+    """The record of a failed phase: a rule's own (RuleFailure, also when re-raised from one), else
+    the exception's type and first line; no exception at all is a known deviation that passed."""
+    if error is None:  # the phase raised nothing and still failed: a strict xfail that passed
+        return FailureRecord(rule, family, "xpass", message=xfail_reason)
+    seen: list[BaseException] = []
+    found: BaseException | None = error
+    while found is not None and found not in seen:
+        if isinstance(found, RuleFailure):
+            return found.record
+        seen.append(found)
+        found = found.__cause__ or found.__context__
+    words = "" if isinstance(error, pytest.fail.Exception) else type(error).__name__
+    return FailureRecord(rule, family, "error", exception=words, message=first_line(str(error)), phase=phase)
+
+
+# tryfirst: the outermost wrapper, so the exception read here has been through session.py's redaction.
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed conformance test's record, once (the first failing phase), as a junit.xml property."""
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
+    family = family_of(item)
+    if not report.failed or family is None or LOADED not in item.config.stash:
+        return
+    if any(name == FAILURE_PROPERTY for name, _ in item.user_properties):
+        return
+    marker = item.get_closest_marker("xfail")
+    reason = str(marker.kwargs.get("reason", "")) if marker is not None else ""
+    error = call.excinfo.value if call.excinfo is not None else None
+    recorded = (FAILURE_PROPERTY, failure_record(item.name, family, report.when, error, reason).to_json())
+    item.user_properties.append(recorded)
+    if report.when == "teardown":  # this report copied the item's properties before the record
+        report.user_properties.append(recorded)
 
 
 class Recorder:
@@ -352,11 +399,8 @@ def live_stage(loaded: Loaded) -> Iterator[StageConfig]:
 
 def _probe(stage: StageConfig) -> None:
     """One GET per API base URL; an unreachable stage ends the session at once with one line."""
-    from conformance.harness.client import HttpClient, TransportError
+    from fixtures.reachability import unreachable
 
-    for api in stage.apis:
-        with HttpClient(api.base_url, min(stage.timeout_s, PROBE_TIMEOUT_S)) as client:
-            try:
-                client.send("GET", "/")
-            except TransportError as exc:
-                pytest.exit(f"stagegate: stage {stage.name} unreachable: {exc}", returncode=UNREACHABLE_EXIT)
+    why = unreachable(stage, min(stage.timeout_s, PROBE_TIMEOUT_S))
+    if why:
+        pytest.exit(f"stagegate: stage {stage.name} unreachable: {why}", returncode=UNREACHABLE_EXIT)

@@ -12,9 +12,8 @@ import pytest
 from conformance.harness.api import ApiUnderTest
 from conformance.harness.client import Exchange, HttpClient
 from conformance.harness.credentials import ApiCredentials, Unavailable
-from conformance.harness.diagnosis import FAILURE_PROPERTY, Diagnosis
 from conformance.harness.expect import Check
-from conformance.plugin import LOADED, Loaded, _family
+from conformance.plugin import LOADED, Loaded, family_of
 from fixtures.contract import identity_headers
 from fixtures.redact import Redactor
 from fixtures.stage import StageConfig
@@ -102,13 +101,9 @@ def suite(live_stage: StageConfig, loaded: Loaded, pytestconfig: pytest.Config) 
 
 @pytest.fixture
 def check(request: pytest.FixtureRequest, suite: Suite) -> Check:
-    """Assertions for this test's rule, failing with a redacted diagnosis."""
+    """Assertions for this test's rule, failing with a redacted diagnosis (the plugin records it)."""
     suite.log.reset()
-
-    def record(diagnosis: Diagnosis) -> None:  # structured, for the reports (junit.xml <property>)
-        request.node.user_properties.append((FAILURE_PROPERTY, json.dumps(diagnosis.fields())))
-
-    return Check(request.node.name, _family(request.node) or "other", suite.redactor, record)
+    return Check(request.node.name, family_of(request.node) or "other", suite.redactor)
 
 
 class _Shown:

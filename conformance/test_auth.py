@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.catalog.records import RouteCase
-from conformance.harness.credentials import Unavailable, header_name
+from conformance.harness.credentials import Unavailable
 from conformance.harness.expect import Check
 from conformance.session import Suite, api_of
 from fixtures.behaviour import Kind
@@ -27,9 +27,7 @@ def _reject_token(suite: Suite, check: Check, case: RouteCase, value: str | None
     """Send the route's valid request with the identity header set to `value` (None: left out)."""
     api = api_of(suite, case)
     check.control(api, case.route)
-    authorizer = api.creds.authorizer(case.route)
-    name = header_name(authorizer.identity_source)
-    spec = api.valid_request(case.route).merge_headers({name: value})
+    spec = api.valid_request(case.route).merge_headers({api.creds.token_header(case.route): value})
     check.rejected(api, api.send(spec), kind, fallback=(401, 403))
 
 
@@ -50,8 +48,9 @@ def test_protected_route_accepts_cognito_access_token(
     """A Cognito access token (client_id instead of aud) is accepted by the JWT authorizer."""
     api = api_of(suite, jwt_route)
     token = _token_or_skip(suite, jwt_route, "cognito_access_token")
-    name = header_name(api.creds.authorizer(jwt_route.route).identity_source)
-    spec = api.valid_request(jwt_route.route).merge_headers({name: f"Bearer {token}"})
+    spec = api.valid_request(jwt_route.route).merge_headers(
+        {api.creds.token_header(jwt_route.route): f"Bearer {token}"}
+    )
     check.success(api.send(spec), "an access token whose client_id is an audience")
 
 

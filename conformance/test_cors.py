@@ -33,7 +33,7 @@ from conformance.catalog.records import (
     RouteCase,
 )
 from conformance.catalog.routes import all_routes, public_routes
-from conformance.harness.api import ApiUnderTest
+from conformance.harness.api import ApiUnderTest, RequestSpec
 from conformance.harness.client import Exchange
 from conformance.harness.credentials import Unavailable
 from conformance.harness.expect import Check
@@ -213,10 +213,23 @@ def _expected(check: Check, exchange: Exchange, expected: AnswerCors | None) -> 
     return expected
 
 
-def _answer_class(check: Check, exchange: Exchange, low: int, high: int, what: str) -> None:
-    """The request got the answer class the rule is about: a CORS check of another proves nothing."""
+def _answer_carries_cors(
+    check: Check,
+    api: ApiUnderTest,
+    spec: RequestSpec,
+    expected: AnswerCors | None,
+    statuses: tuple[int, int],
+    answer: str,
+    what: str,
+) -> None:
+    """Send the request from the origin the expectation names; it must get the answer class the
+    rule is about (`statuses`, low to high: a CORS check of another proves nothing), and that answer
+    the expected CORS headers."""
+    exchange = api.send(spec.merge_headers({"Origin": expected.origin if expected else None}))
+    low, high = statuses
     if not low <= exchange.status <= high:
-        check.fail(exchange, what, low)
+        check.fail(exchange, answer, low)
+    _carries_cors(check, api, exchange, _expected(check, exchange, expected), what)
 
 
 def test_gateway_error_carries_cors_headers(suite: Suite, check: Check, cors_error_api: ApiCase) -> None:
@@ -228,9 +241,9 @@ def test_gateway_error_carries_cors_headers(suite: Suite, check: Check, cors_err
     api = api_of(suite, cors_error_api)
     expected = answer_cors(api.contract, Kind.NOT_FOUND)
     check.api_control(api)
-    exchange = api.client.send("GET", NO_SUCH_PATH, headers={"Origin": expected.origin if expected else ""})
-    _answer_class(check, exchange, 400, 499, "a 4xx gateway error for a path no route serves")
-    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the gateway's 4xx")
+    unserved = RequestSpec("GET", NO_SUCH_PATH)
+    answer = "a 4xx gateway error for a path no route serves"
+    _answer_carries_cors(check, api, unserved, expected, (400, 499), answer, "the gateway's 4xx")
 
 
 def test_missing_credentials_answer_carries_cors_headers(
@@ -242,10 +255,9 @@ def test_missing_credentials_answer_carries_cors_headers(
     route = cors_credential_route.route
     expected = answer_cors(api.contract, missing_credential_kind(route))
     check.control(api, route)
+    answer = "a 4xx from the gateway for a request without credentials"
     spec = api.without_credentials(route)
-    exchange = api.send(spec.merge_headers({"Origin": expected.origin if expected else None}))
-    _answer_class(check, exchange, 400, 499, "a 4xx from the gateway for a request without credentials")
-    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the missing-credential 4xx")
+    _answer_carries_cors(check, api, spec, expected, (400, 499), answer, "the missing-credential 4xx")
 
 
 def test_denied_identity_answer_carries_cors_headers(
@@ -261,12 +273,9 @@ def test_denied_identity_answer_carries_cors_headers(
         pytest.skip(str(exc))
     check.control(api, route)
     names = tuple(api.creds.identity_headers(route))
-    spec = api.valid_request(route).merge_headers(
-        {names[0]: deny, "Origin": expected.origin if expected else None}
-    )
-    exchange = api.send(spec)
-    _answer_class(check, exchange, 401, 403, "a 401/403 from the authorizer for a denied identity")
-    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the authorizer's deny")
+    spec = api.valid_request(route).merge_headers({names[0]: deny})
+    answer = "a 401/403 from the authorizer for a denied identity"
+    _answer_carries_cors(check, api, spec, expected, (401, 403), answer, "the authorizer's deny")
 
 
 def test_validation_rejection_carries_cors_headers(
@@ -279,9 +288,7 @@ def test_validation_rejection_carries_cors_headers(
     expected = answer_cors(api.contract, validation_kind(api.flavor, cors_validation_case))
     check.control(api, route)
     spec = api.invalid_request(cors_validation_case)
-    exchange = api.send(spec.merge_headers({"Origin": expected.origin if expected else None}))
-    _answer_class(check, exchange, 400, 400, "a 400 for an invalid request")
-    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the 400")
+    _answer_carries_cors(check, api, spec, expected, (400, 400), "a 400 for an invalid request", "the 400")
 
 
 def test_integration_failure_answer_carries_cors_headers(
@@ -293,9 +300,8 @@ def test_integration_failure_answer_carries_cors_headers(
     expected = answer_cors(api.contract, Kind.INTEGRATION_ERROR)
     check.control(api, cors_probe_case.control)  # the stage serves the route when nothing fails
     spec = api.probe_request(cors_probe_case)
-    exchange = api.send(spec.merge_headers({"Origin": expected.origin if expected else None}))
-    _answer_class(check, exchange, 500, 599, "a 5xx from the gateway for the failure probe")
-    _carries_cors(check, api, exchange, _expected(check, exchange, expected), "the integration failure's 5xx")
+    answer = "a 5xx from the gateway for the failure probe"
+    _answer_carries_cors(check, api, spec, expected, (500, 599), answer, "the integration failure's 5xx")
 
 
 def test_preflight_is_not_blocked_by_the_authorizer(

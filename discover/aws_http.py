@@ -10,7 +10,7 @@ from typing import Any
 
 from discover.aws import Clients, account_limit, call, explain, pages_v2
 from discover.errors import DiscoverError
-from discover.model import Deployed, limit_or_none
+from discover.model import Deployed, execute_api_endpoint, limit_or_none, stage_url
 from fixtures.contract import Authorizer, CorsConfig, JwtAuthorizer, LambdaAuthorizer
 from fixtures.stage import Limit
 
@@ -72,7 +72,7 @@ def read_http(clients: Clients, api_id: str, stage: str) -> Deployed:
         for r in listed
         if r.get("RouteKey")
     }
-    endpoint = str(api.get("ApiEndpoint") or f"https://{api_id}.execute-api.{clients.region}.amazonaws.com")
+    endpoint = str(api.get("ApiEndpoint") or execute_api_endpoint(api_id, clients.region))
     account, account_warning = account_limit(clients)
     warnings = [account_warning] if account_warning else []
     if api.get("DisableExecuteApiEndpoint"):
@@ -86,7 +86,7 @@ def read_http(clients: Clients, api_id: str, stage: str) -> Deployed:
         stage=stage,
         region=clients.region,
         title=str(api.get("Name", api_id)),
-        base_url=endpoint + ("" if stage == "$default" else f"/{stage}"),
+        base_url=stage_url(endpoint, stage),
         throttle=throttle,
         routes=routes,
         cors=http_cors(api.get("CorsConfiguration")),
@@ -180,18 +180,6 @@ def parse_export(what: str, body: bytes | str) -> dict[str, Any]:
             f"{what}: the export is not a JSON object; pass the document with --contract FILE"
         )
     return doc
-
-
-def export_routes(doc: dict[str, Any]) -> set[str]:
-    """Route keys of an HTTP API export ("GET /appointments", "$default")."""
-    keys = set()
-    for path, item in (doc.get("paths") or {}).items():
-        for method in item if isinstance(item, dict) else ():
-            if method == "x-amazon-apigateway-any-method":
-                keys.add("$default" if path == "$default" else f"ANY {path}")
-            elif method in ("get", "put", "post", "delete", "options", "head", "patch"):
-                keys.add(f"{method.upper()} {path}")
-    return keys
 
 
 def route_keys(clients: Clients, api_id: str) -> set[str]:

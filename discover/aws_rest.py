@@ -12,7 +12,15 @@ from typing import Any, Literal
 from discover.aws import Clients, account_limit, call, pages_v1
 from discover.aws_http import parse_export
 from discover.errors import DiscoverError
-from discover.model import Deployed, DeployedKey, DeployedPlan, limit_or_none, route_key_of_method_path
+from discover.model import (
+    Deployed,
+    DeployedKey,
+    DeployedPlan,
+    execute_api_endpoint,
+    limit_or_none,
+    route_key_of_method_path,
+    stage_url,
+)
 from discover.rest_contract import RestApiParts, complete_contract
 from fixtures.behaviour import REST_AUTHORIZER_TTL_DEFAULT_S
 from fixtures.contract import Authorizer, CognitoAuthorizer, LambdaAuthorizer
@@ -79,7 +87,7 @@ def read_rest(clients: Clients, api_id: str, stage: str) -> Deployed:
         stage=stage,
         region=clients.region,
         title=str(api.get("name", api_id)),
-        base_url=f"https://{api_id}.execute-api.{clients.region}.amazonaws.com/{stage}",
+        base_url=stage_url(execute_api_endpoint(api_id, clients.region), stage),
         throttle=throttle,
         routes=routes,
         plans=plans,

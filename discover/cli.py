@@ -21,7 +21,7 @@ from typing import Any
 
 from discover.aws import Clients, make_clients
 from discover.errors import DiscoverError
-from discover.model import DiscoveredApi
+from discover.model import DiscoveredApi, contract_routes
 from discover.writer import (
     StageOptions,
     check_writable,
@@ -296,7 +296,7 @@ def _api_name(title: str, taken: set[str]) -> str:
 def _from_aws(
     clients: Clients, specs: _Specs
 ) -> tuple[list[DiscoveredApi], dict[str, tuple[str, ...]], list[str]]:
-    from discover.aws_http import export_http, export_routes, read_http, route_keys
+    from discover.aws_http import export_http, read_http, route_keys
     from discover.aws_rest import read_rest, rest_contract
 
     apis: list[DiscoveredApi] = []
@@ -313,7 +313,7 @@ def _from_aws(
             deployed = read_http(clients, spec.api_id, stage)
             contract = export if export is not None else export_http(clients, spec.api_id, stage)
             source = f"--contract {given}" if given else "export-api OAS30 with extensions"
-            missing = sorted(route_keys(clients, spec.api_id) - export_routes(contract))
+            missing = sorted(route_keys(clients, spec.api_id) - contract_routes(contract))
             api_notes: tuple[str, ...] = ()
             if missing:
                 warnings.append(f"HTTP API {spec.api_id}: routes not in the contract: {', '.join(missing)}")

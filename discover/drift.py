@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from discover.aws import Clients
 from discover.errors import DiscoverError
-from discover.model import Deployed
-from discover.writer import raised_account
+from discover.model import Deployed, DeployedKey
+from discover.writer import raised_account, toml_scalar
 from fixtures.contract import Authorizer, CognitoAuthorizer, Contract, CorsConfig, JwtAuthorizer
 from fixtures.errors import ConfigError
-from fixtures.stage import ApiConfig, Limit, StageConfig
+from fixtures.stage import ApiConfig, ApiKey, Limit, StageConfig
 from fixtures.stage.tomlcheck import key_path
 
 _EXECUTE_API = re.compile(
@@ -181,56 +181,70 @@ def authorizer_tree(authorizer: Authorizer, flavor: str) -> Tree:
 def file_tree(api: ApiConfig, contract: Contract) -> Tree:
     """What the stage file (and its contract) declares, in drift's shape."""
     used = sorted({r.authorizer for r in contract.routes if r.authorizer})
-    tree: Tree = {
-        "throttle": {
-            **_limit(api.throttle.stage),
-            **_account(api.throttle.account),
-            "routes": _routes(api.throttle.routes, api.throttle.stage),
-        },
-        "authorizers": {name: authorizer_tree(contract.authorizers[name], api.flavor) for name in used},
+    plans = {
+        plan.name: _plan_tree(
+            plan.throttle,
+            (plan.quota_limit, plan.quota_period, plan.quota_offset),
+            plan.method_throttle,
+            plan.keys,
+        )
+        for plan in api.usage_plans
     }
-    if api.flavor == "http":
-        tree["cors"] = _cors(contract.cors)
-    else:
-        tree["usage_plans"] = {
-            plan.name: _plan_tree(
-                plan.throttle, (plan.quota_limit, plan.quota_period, plan.quota_offset),
-                plan.method_throttle, {key.name: key.enabled for key in plan.keys},
-            )
-            for plan in api.usage_plans
-        }  # fmt: skip
-    return tree
+    authorizers = {name: contract.authorizers[name] for name in used}
+    throttle = api.throttle
+    return _tree(
+        api.flavor, throttle.stage, throttle.account, throttle.routes, authorizers, contract.cors, plans
+    )
 
 
 def deployed_tree(deployed: Deployed, authorizer_names: list[str]) -> Tree:
     """The deployed stage in drift's shape (authorizers: those the file's routes name)."""
-    tree: Tree = {
-        "throttle": {
-            **_limit(deployed.throttle),
-            **_account(deployed.account),
-            "routes": _routes(deployed.routes, deployed.throttle),
-        },
-        "authorizers": {
-            name: authorizer_tree(deployed.authorizers[name], deployed.flavor)
-            for name in authorizer_names
-            if name in deployed.authorizers
-        },
+    plans = {
+        plan.name: _plan_tree(
+            plan.throttle, (plan.quota, plan.period, plan.offset), plan.method_throttle, plan.keys
+        )
+        for plan in deployed.plans
     }
-    if deployed.flavor == "http":
-        tree["cors"] = _cors(deployed.cors)
+    authorizers = {
+        name: deployed.authorizers[name] for name in authorizer_names if name in deployed.authorizers
+    }
+    return _tree(
+        deployed.flavor,
+        deployed.throttle,
+        deployed.account,
+        deployed.routes,
+        authorizers,
+        deployed.cors,
+        plans,
+    )
+
+
+def _tree(
+    flavor: str,
+    stage: Limit | None,
+    account: Limit | None,
+    routes: Mapping[str, Limit],
+    authorizers: Mapping[str, Authorizer],
+    cors: CorsConfig | None,
+    plans: Tree,
+) -> Tree:
+    """Drift's shape, from the stage file's records or the deployed ones alike."""
+    tree: Tree = {
+        "throttle": {**_limit(stage), **_account(account), "routes": _routes(routes, stage)},
+        "authorizers": {name: authorizer_tree(found, flavor) for name, found in authorizers.items()},
+    }
+    if flavor == "http":
+        tree["cors"] = _cors(cors)
     else:
-        tree["usage_plans"] = {
-            plan.name: _plan_tree(
-                plan.throttle, (plan.quota, plan.period, plan.offset),
-                plan.method_throttle, {key.name: key.enabled for key in plan.keys},
-            )
-            for plan in deployed.plans
-        }  # fmt: skip
+        tree["usage_plans"] = plans
     return tree
 
 
 def _plan_tree(
-    throttle: Any, quota: tuple[Any, Any, Any], method_throttle: Mapping[str, Any], keys: Mapping[str, bool]
+    throttle: Limit | None,
+    quota: tuple[Any, Any, Any],
+    method_throttle: Mapping[str, Limit],
+    keys: Iterable[ApiKey | DeployedKey],
 ) -> Tree:
     """One usage plan in drift's shape, from the stage file's record or the deployed one alike."""
     limit, period, offset = quota
@@ -238,7 +252,7 @@ def _plan_tree(
         **_limit(throttle),
         **({"quota": limit, "period": period, "offset": offset} if limit is not None else {}),
         "method_throttle": {k: _limit(v) for k, v in method_throttle.items()},
-        "keys": {name: {"enabled": enabled} for name, enabled in keys.items()},
+        "keys": {key.name: {"enabled": key.enabled} for key in keys},
     }
 
 
@@ -247,12 +261,8 @@ def _shown(value: Any) -> str:
         return "absent"
     if isinstance(value, dict):
         return "present" if value else "absent"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return repr(value)
+    if isinstance(value, bool | int | float):
+        return toml_scalar(value)
     return json.dumps(value)
 
 

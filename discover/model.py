@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fixtures.contract import Authorizer, CorsConfig, Flavor
+from fixtures.contract.routes import ANY_METHOD, OPENAPI_METHODS
 from fixtures.stage import Limit
-from fixtures.stage.limits import ACCOUNT_DEFAULT
+from fixtures.stage.model import ACCOUNT_DEFAULT
 
 _NOT_BARE = re.compile(r"[^A-Z0-9]+")
 
@@ -78,6 +79,28 @@ def env_name(*parts: str) -> str:
     """A suggested environment variable name: STAGEGATE_<PARTS> in upper case, '_' between words."""
     words = [_NOT_BARE.sub("_", part.upper()).strip("_") for part in ("stagegate", *parts)]
     return "_".join(word for word in words if word)
+
+
+def execute_api_endpoint(api_id: str, region: str) -> str:
+    """An API's default endpoint (drift's `locate` reads the id and region back)."""
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com"
+
+
+def stage_url(endpoint: str, stage: str) -> str:
+    """A stage's base URL: an HTTP API's `$default` stage is served at the endpoint itself."""
+    return endpoint if stage == "$default" else f"{endpoint}/{stage}"
+
+
+def contract_routes(contract: Mapping[str, Any]) -> set[str]:
+    """Route keys of a contract document ("GET /appointments", "$default")."""
+    out = set()
+    for path, item in (contract.get("paths") or {}).items():
+        for method in item if isinstance(item, dict) else ():
+            if method == ANY_METHOD:
+                out.add("$default" if path == "$default" else f"ANY {path}")
+            elif method in OPENAPI_METHODS:
+                out.add(f"{method.upper()} {path}")
+    return out
 
 
 def route_key_of_method_path(method_path: str) -> str:

@@ -20,6 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from discover.model import execute_api_endpoint
+from fixtures.contract.routes import ANY_METHOD
+
 VALIDATOR = "x-amazon-apigateway-request-validator"
 VALIDATORS = "x-amazon-apigateway-request-validators"
 INTEGRATION = "x-amazon-apigateway-integration"
@@ -87,7 +90,7 @@ def complete_contract(
             "info": {"title": parts.name, "version": f"stage {parts.stage}"},
             "servers": [
                 {
-                    "url": f"https://{parts.api_id}.execute-api.{parts.region}.amazonaws.com/{{basePath}}",
+                    "url": execute_api_endpoint(parts.api_id, parts.region) + "/{basePath}",
                     "variables": {"basePath": {"default": f"/{parts.stage}"}},
                 }
             ],
@@ -240,7 +243,7 @@ def _complete_method(
 ) -> None:
     route = f"{method} {path}"
     item = paths.setdefault(path, {})
-    key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+    key = ANY_METHOD if method == "ANY" else method.lower()
     if key not in item:
         item[key] = {}
         notes.append(f"{route}: added from get-method (not in the export)")

@@ -18,8 +18,18 @@ from typing import Any
 
 from discover.errors import HclError
 from discover.hcl import Module, Resource, Unresolved, load_module, parse_var, refs
-from discover.model import Deployed, DeployedKey, DeployedPlan, DiscoveredApi, route_key_of_method_path
+from discover.model import (
+    Deployed,
+    DeployedKey,
+    DeployedPlan,
+    DiscoveredApi,
+    execute_api_endpoint,
+    route_key_of_method_path,
+    stage_url,
+)
+from fixtures.behaviour import HTTP_INTEGRATION_TIMEOUT_MS
 from fixtures.contract import Authorizer, CognitoAuthorizer, CorsConfig, JwtAuthorizer, LambdaAuthorizer
+from fixtures.contract.routes import ANY_METHOD
 from fixtures.stage import Limit
 
 PLACEHOLDER_ID = "replace-with-api-id"
@@ -239,18 +249,13 @@ def _http_api(reader: _Reader, api: Resource, name: str) -> DiscoveredApi:
         contract["components"] = {"securitySchemes": dict(sorted(schemes.items()))}
     if cors is not None:
         contract["x-amazon-apigateway-cors"] = _cors_ext(cors)
-    unresolved["base_url"] = f"the API id is known only after apply: replace {PLACEHOLDER_ID}"
-    reader.warnings.append(
-        f"{name}: base_url holds a placeholder API id ({PLACEHOLDER_ID}): put the real id in"
-    )
     deployed = Deployed(
         flavor="http",
         api_id=PLACEHOLDER_ID,
         stage=stage_name,
         region=_region(api.module),
         title=title,
-        base_url=f"https://{PLACEHOLDER_ID}.execute-api.{_region(api.module)}.amazonaws.com"
-        + ("" if stage_name == "$default" else f"/{stage_name}"),
+        base_url=_placeholder_url(reader, name, api, stage_name, unresolved),
         throttle=throttle,
         routes=routes,
         cors=cors,
@@ -263,6 +268,18 @@ def _http_api(reader: _Reader, api: Resource, name: str) -> DiscoveredApi:
         unresolved=unresolved,
     )
     return DiscoveredApi(name, deployed, contract, f"built from Terraform {api.where} and its routes")
+
+
+def _placeholder_url(
+    reader: _Reader, name: str, api: Resource, stage_name: str, unresolved: dict[str, str]
+) -> str:
+    """The stage's base URL with PLACEHOLDER_ID for the API id (known only after apply), marked as
+    unresolved (unless something else already is) and warned about."""
+    unresolved.setdefault("base_url", f"the API id is known only after apply: replace {PLACEHOLDER_ID}")
+    reader.warnings.append(
+        f"{name}: base_url holds a placeholder API id ({PLACEHOLDER_ID}): put the real id in"
+    )
+    return stage_url(execute_api_endpoint(PLACEHOLDER_ID, _region(api.module)), stage_name)
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -383,7 +400,8 @@ def _http_route(
             "uri": uri,
             "connectionType": "INTERNET",
             "timeoutInMillis": int(
-                _number(reader.value(integration, "timeout_milliseconds", 30000)) or 30000
+                _number(reader.value(integration, "timeout_milliseconds", HTTP_INTEGRATION_TIMEOUT_MS))
+                or HTTP_INTEGRATION_TIMEOUT_MS
             ),
         }
         if ext["type"] == "aws_proxy":  # Terraform's default payload format is 1.0
@@ -393,7 +411,7 @@ def _http_route(
         reader.warnings.append(
             f"{route.where}: no aws_apigatewayv2_integration target; the contract lacks it"
         )
-    key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+    key = ANY_METHOD if method == "ANY" else method.lower()
     paths.setdefault(path, {})[key] = op
 
 
@@ -451,19 +469,14 @@ def _rest_api(reader: _Reader, api: Resource, name: str) -> DiscoveredApi:
         if reader.belongs(a, "rest_api_id", api)
     }
     contract = _rest_contract(reader, api, title, paths_of, validators, models, authorizers, stage_name)
-    plans = _plans(reader, api, stage, stage_name, paths_of, unresolved)
-    region = _region(api.module)
-    unresolved.setdefault("base_url", f"the API id is known only after apply: replace {PLACEHOLDER_ID}")
-    reader.warnings.append(
-        f"{name}: base_url holds a placeholder API id ({PLACEHOLDER_ID}): put the real id in"
-    )
+    plans = _plans(reader, api, stage, stage_name, unresolved)
     deployed = Deployed(
         flavor="rest",
         api_id=PLACEHOLDER_ID,
         stage=stage_name,
-        region=region,
+        region=_region(api.module),
         title=title,
-        base_url=f"https://{PLACEHOLDER_ID}.execute-api.{region}.amazonaws.com/{stage_name}",
+        base_url=_placeholder_url(reader, name, api, stage_name, unresolved),
         throttle=throttle,
         routes=routes,
         plans=plans,
@@ -644,7 +657,7 @@ def _rest_contract(
                 reader, integration, responses, resource, verb
             )
         op["responses"] = {}
-        key = "x-amazon-apigateway-any-method" if verb == "ANY" else verb.lower()
+        key = ANY_METHOD if verb == "ANY" else verb.lower()
         paths.setdefault(path, {})[key] = op
     schemes = {a.name: _rest_scheme(a) for a in authorizers.values()}
     if key_required:
@@ -654,7 +667,7 @@ def _rest_contract(
         "info": {"title": title, "version": f"terraform {api.where}"},
         "servers": [
             {
-                "url": f"https://{PLACEHOLDER_ID}.execute-api.{_region(api.module)}.amazonaws.com/{{basePath}}",
+                "url": execute_api_endpoint(PLACEHOLDER_ID, _region(api.module)) + "/{basePath}",
                 "variables": {"basePath": {"default": f"/{stage_name}"}},
             }
         ],
@@ -713,7 +726,6 @@ def _plans(
     api: Resource,
     stage: Resource | None,
     stage_name: str,
-    paths_of: Mapping[Resource | None, str],
     api_unresolved: dict[str, str],
 ) -> tuple[DeployedPlan, ...]:
     for key in reader.of("aws_api_gateway_api_key"):

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from discover.errors import DiscoverError
-from discover.model import DiscoveredApi, env_name
+from discover.model import DiscoveredApi, contract_routes, env_name
 from fixtures.stage import Limit
-from fixtures.stage.limits import ACCOUNT_DEFAULT
+from fixtures.stage.model import ACCOUNT_DEFAULT
+from fixtures.stage.tomlcheck import toml_key
 
 MARKER = "# Written by `stagegate discover`"
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # AWS throttling is best effort (targets, not ceilings): the tolerances staging.example.toml uses.
 AWS_TOLERANCE = (
     ("accepted_abs", 20),
@@ -48,36 +47,24 @@ class StageOptions:
     notes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # API name -> contract notes
 
 
-def key(part: str) -> str:
-    """A TOML key: bare when it can be, else a quoted string."""
-    return part if _BARE.match(part) else json.dumps(part)
-
-
-def _value(value: Any) -> str:
+def toml_scalar(value: bool | float) -> str:
+    """A TOML boolean or number: `true`, a whole float as an integer (`10000`), else its repr."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, int | float):
-        return repr(value)
+    return repr(value)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool | int | float):
+        return toml_scalar(value)
     return json.dumps(str(value), ensure_ascii=False)
 
 
 def _line(name: str, value: Any, comment: str = "") -> str:
-    text = f"{key(name)} = {_value(value)}"
+    text = f"{toml_key(name)} = {_value(value)}"
     return f"{text:<39} # {comment}" if comment else text
-
-
-def contract_routes(contract: Mapping[str, Any]) -> set[str]:
-    """Route keys of a contract document ("GET /appointments", "$default")."""
-    out = set()
-    for path, item in (contract.get("paths") or {}).items():
-        for method in item if isinstance(item, dict) else ():
-            if method == "x-amazon-apigateway-any-method":
-                out.add("$default" if path == "$default" else f"ANY {path}")
-            elif method in _METHODS:
-                out.add(f"{method.upper()} {path}")
-    return out
 
 
 def _schemes_used(contract: Mapping[str, Any]) -> tuple[set[str], bool]:
@@ -144,7 +131,7 @@ def raised_account(account: Limit | None) -> Limit | None:
 
 
 def _table(parts: Iterable[str], comment: str = "", array: bool = False) -> str:
-    name = ".".join(key(p) for p in parts)
+    name = ".".join(toml_key(p) for p in parts)
     text = f"[[{name}]]" if array else f"[{name}]"
     return f"{text:<39} # {comment}" if comment else text
 
@@ -220,7 +207,7 @@ def render_api(api: DiscoveredApi, contract_path: str, options: StageOptions) ->
     params = _path_params(api.contract)
     out += ["", f"# {_table((*base, 'samples'))}  where the contract has no example (values that exist here)"]
     if params:
-        out.append("# path_params = { " + ", ".join(f'{key(p)} = "..."' for p in params) + " }")
+        out.append("# path_params = { " + ", ".join(f'{toml_key(p)} = "..."' for p in params) + " }")
     out += ["", _table((*base, "tolerance"), "AWS throttling is best effort: wider than the emulator's")]
     out += [_line(name, value) for name, value in AWS_TOLERANCE]
     return out

@@ -13,7 +13,7 @@ from typing import Literal
 
 BodyKind = Literal["throttled", "quota", "other", "none"]
 
-# The two 429 bodies API Gateway sends (aws-behaviour.md section 4: THROTTLED and QUOTA_EXCEEDED).
+# The two 429 bodies API Gateway sends (docs/aws-behaviour.md section 4: THROTTLED and QUOTA_EXCEEDED).
 THROTTLED_MESSAGE = "Too Many Requests"
 QUOTA_MESSAGE = "Limit Exceeded"
 

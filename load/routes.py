@@ -21,6 +21,7 @@ from fixtures.contract import (
     Route,
     identity_header,
 )
+from fixtures.contract.paths import fill_path
 from fixtures.stage import ApiConfig
 
 
@@ -56,12 +57,14 @@ def _path(api: ApiConfig, route: Route) -> str | None:
     path = route.path
     if path == "$default" or "+}" in path:
         return None
+    values: dict[str, str] = {}
     for param in route.parameters:
         if param.location == "path":
             value = api.samples.path_params.get(param.name, param.example)
             if value is None:
                 return None
-            path = path.replace("{" + param.name + "}", str(value))
+            values[param.name] = str(value)
+    path = fill_path(path, values)
     return None if "{" in path else path
 
 

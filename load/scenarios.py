@@ -31,10 +31,6 @@ from load.routes import Target, excluded_list, keyed_target, read_pool, target
 
 NAMES = ("burst", "over-rate", "under-rate", "per-route", "plan-throttle", "key-isolation", "quota")
 
-# The account-level default throttle per Region: 10,000 rps, burst 5,000 (DOCS limits,
-# api-gateway-request-throttling). Tested only with `account_default = true` in the stage file.
-ACCOUNT_DEFAULT = Limit(10000, 5000)
-
 
 @dataclass(frozen=True)
 class Bounds:
@@ -177,6 +173,14 @@ def powered(build: Callable[[float], Planned], b: Bounds, tolerance: Tolerance) 
     cap_requests = _SEARCH_BEYOND * max(b.max_requests, total)
     cap_seconds = _SEARCH_BEYOND * max(b.max_scenario_s, seconds)
     best: Power | None = None  # the largest plan within the bounds, for the reason
+
+    def undecided(why: str) -> Planned:
+        """Skipped: no plan within the bounds tells enforcement from none (shown: the best found)."""
+        shown = best or first
+        assert shown is not None
+        reason = f"cannot tell enforcement from none at tolerance {shown.tolerance:g} ({why})"
+        return _skip(sc.api, sc.name, sc.rule, reason, shown)
+
     for scale in _SCALES:
         if scale > 1.0:
             sc, phases = build(scale)
@@ -188,30 +192,17 @@ def powered(build: Callable[[float], Planned], b: Bounds, tolerance: Tolerance) 
                 return replace(sc, power=pw), phases
             if scale == 1.0:
                 return _skip(sc.api, sc.name, sc.rule, _over(total, seconds, b), pw)
-            shown = best or first
-            assert shown is not None
-            over = _over(total, seconds, b)
-            why = f"cannot tell enforcement from none at tolerance {shown.tolerance:g} ({over})"
-            return _skip(sc.api, sc.name, sc.rule, why, shown)
+            return undecided(_over(total, seconds, b))
         if fits:
             best = pw
         if scale > 1.0 and pw.separation <= 0:  # the sends never outpace the limit: more of them won't
-            shown = best or first
-            assert shown is not None
-            why = (
-                f"cannot tell enforcement from none at tolerance {shown.tolerance:g} (the model accepts "
-                f"every request even at {fastest:g} rps: needs a faster driver than --max-rps {b.max_rps:g})"
+            return undecided(
+                f"the model accepts every request even at {fastest:g} rps: needs a faster driver than "
+                f"--max-rps {b.max_rps:g}"
             )
-            return _skip(sc.api, sc.name, sc.rule, why, shown)
         if total > cap_requests or seconds > cap_seconds:
             break
-    shown = best or first
-    assert shown is not None
-    why = (
-        f"cannot tell enforcement from none at tolerance {shown.tolerance:g} "
-        f"(needs more than {total} requests, bound {b.max_requests})"
-    )
-    return _skip(sc.api, sc.name, sc.rule, why, shown)
+    return undecided(f"needs more than {total} requests, bound {b.max_requests}")
 
 
 def _no_pool(api: ApiConfig, contract: Contract) -> tuple[str, str]:
@@ -411,9 +402,7 @@ def _keyed(api: ApiConfig, contract: Contract, key: ApiKey) -> tuple[Target | No
     return None, "no GET route that requires an API key the stage's credentials and samples can call", False
 
 
-def _key_stream(
-    api: ApiConfig, plan: UsagePlan, key: ApiKey, tgt: Target
-) -> tuple[str, str, str | None, Limit | None]:
+def _key_stream(plan: UsagePlan, key: ApiKey, tgt: Target) -> tuple[str, str, str | None, Limit | None]:
     """(group, key bucket, quota counter, the key's throttle on this route) for one key of a plan."""
     method_limit = plan.method_throttle.get(tgt.route_key)
     bucket = f"key:{plan.name}:{key.name}" + (f":{tgt.route_key}" if method_limit else "")
@@ -442,7 +431,7 @@ def _plan_throttle(api: ApiConfig, contract: Contract, b: Bounds, budget: _Budge
     tgt, why, excluded = _keyed(api, contract, keys[0])
     if tgt is None:
         return (_not_applicable if excluded else _skip)(api.name, "plan-throttle", rule0, why)
-    group, kb, counter, key_limit = _key_stream(api, plan, keys[0], tgt)
+    group, kb, counter, key_limit = _key_stream(plan, keys[0], tgt)
     assert key_limit is not None  # the plan has a throttle
     lim = key_limit
     rb, rlim = route_bucket(api, tgt.route_key)
@@ -507,8 +496,8 @@ def _key_isolation(api: ApiConfig, contract: Contract, b: Bounds, budget: _Budge
     tgt_b = keyed_target(api, contract, keys[1].name)
     if tgt_a is None or tgt_b is None:
         return (_not_applicable if excluded else _skip)(api.name, "key-isolation", rule0, why)
-    ga, ka, qa, key_limit = _key_stream(api, plan, keys[0], tgt_a)
-    gb, kb, qb, _ = _key_stream(api, plan, keys[1], tgt_b)
+    ga, ka, qa, key_limit = _key_stream(plan, keys[0], tgt_a)
+    gb, kb, qb, _ = _key_stream(plan, keys[1], tgt_b)
     assert key_limit is not None  # the plan has a throttle
     lim = key_limit
     rb, rlim = route_bucket(api, tgt_a.route_key)
@@ -553,7 +542,7 @@ def _quota(api: ApiConfig, contract: Contract, b: Bounds, budget: _Budget) -> Pl
     tgt_a, why, excluded = _keyed(api, contract, keys[0])
     if tgt_a is None:
         return (_not_applicable if excluded else _skip)(api.name, "quota", rule0, why)
-    ga, ka, qa, key_limit = _key_stream(api, plan, keys[0], tgt_a)
+    ga, ka, qa, key_limit = _key_stream(plan, keys[0], tgt_a)
     assert qa is not None
     rb, rlim = route_bucket(api, tgt_a.route_key)
     limits = {**({ka: key_limit} if key_limit else {}), **({rb: rlim} if rlim else {})}
@@ -561,7 +550,7 @@ def _quota(api: ApiConfig, contract: Contract, b: Bounds, budget: _Budget) -> Pl
     control: tuple[Target, str, str, str] | None = None
     tgt_b = keyed_target(api, contract, keys[1].name) if len(keys) >= 2 else None
     if tgt_b is not None:
-        gb, kb, qb, _ = _key_stream(api, plan, keys[1], tgt_b)
+        gb, kb, qb, _ = _key_stream(plan, keys[1], tgt_b)
         assert qb is not None
         # Key B's quota may be partly spent by key-isolation earlier in the run: keep 10 within it.
         if budget.left.get(qb, quota) >= 10:

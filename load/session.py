@@ -12,13 +12,15 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from fixtures.errors import ConfigError
 from fixtures.stage import StageConfig, Tolerance, load_stage
+from fixtures.stage.copies import private_stage
 from fixtures.stage.routes import load_contracts
 from load.credentials import header_table
 from load.records import Observation, Send
@@ -38,17 +40,8 @@ from load.timeline import check_length, guard, keys_of, plan_stage
 from load.verdict import judge, spent_quota
 
 
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _loopback_host(host: str) -> bool:
+    """localhost or a loopback address ("[::1]" as in a URL too)."""
     if host == "localhost":
         return True
     try:
@@ -100,7 +93,7 @@ def worker_headers(stage_file: str, sends: Sequence[Send]) -> dict[str, dict[str
 
 def bench_run(host: str, rps: float, seconds: float) -> Run:
     """Driver benchmark: GET <host>/ at a constant rate (bare server on loopback only)."""
-    if not _loopback(host):
+    if not _loopback_host(urlsplit(host).hostname or ""):
         raise ConfigError("--host", host, "the driver benchmark targets loopback servers only")
     count = int(rps * seconds)
     sends = tuple(
@@ -111,33 +104,6 @@ def bench_run(host: str, rps: float, seconds: float) -> Run:
         "bench", "bare", f"{rps:g} rps for {seconds:g} s", 0.0, sends[-1].at if sends else 0.0, {}
     )
     return Run((scenario,), sends, seconds)
-
-
-def _replacement(path: str) -> Callable[[re.Match[str]], str]:
-    return lambda match: f'{match.group(1)}"{path}"'
-
-
-def private_stage_copy(stage: StageConfig, folder: str) -> str:
-    """The embedded stage file with per-run signing-key paths (other runs regenerate the shared ones)."""
-    with open(stage.path, encoding="utf-8") as handle:
-        text = handle.read()
-    os.makedirs(folder, exist_ok=True)
-    for api in stage.apis:
-        if api.credentials.signing_key is None:
-            continue
-        own = os.path.join(os.path.abspath(folder), f"{api.name}-signing-key.pem")
-        pattern = re.compile(r'^(signing_key_file\s*=\s*)"[^"]*"', re.M)
-        section = f"[apis.{api.name}.credentials]"
-        start = text.find(section)
-        if start < 0:
-            continue
-        end = text.find("\n[", start + len(section))
-        end = len(text) if end < 0 else end
-        text = text[:start] + pattern.sub(_replacement(own), text[start:end], 1) + text[end:]
-    path = os.path.join(folder, os.path.basename(stage.path))
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return path
 
 
 @dataclass
@@ -180,7 +146,7 @@ class Session:
                 raise ConfigError("--emulator-fault", ",".join(unknown), "unknown emulator fault")
 
             folder = os.path.join(options.out_dir, stage.name, "load", f"run-{os.getpid()}")
-            copy = private_stage_copy(stage, folder)
+            copy = str(private_stage(stage, Path(folder)))
             log = os.path.join(folder, "emulator.log")
             emulator = start_emulator(copy, faults=tuple(options.emulator_fault), log_path=log)
             stage, worker_stage = emulator.stage, copy

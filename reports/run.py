@@ -15,27 +15,27 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 from discover.drift import DriftResult
 from fixtures.errors import ConfigError
+from fixtures.reachability import unreachable as unreachable_stage
 from fixtures.stage import StageConfig, load_stage
 from fixtures.stage.copies import check_secret_names, private_stage, write_resolved_stage
 from fixtures.stage.deviations import load_deviations
 from fixtures.stage.routes import load_contracts
 from fixtures.time_limits import CONFORMANCE_LIMIT_S, LOAD_LIMIT_S
-from reports.build import ROOT, ContractFile, RunInfo, build, contract_digest
+from reports.build import build
 from reports.gate import EXIT_CODES, EXIT_CONFIG_ERROR, Part
 from reports.live.load_progress import describe_load, read_load_progress
 from reports.live.parts import PartRun, ProgressLine, run_part
 from reports.live.pytest_progress import ENV as PROGRESS_ENV
 from reports.live.pytest_progress import read_progress
 from reports.read.coverage import FILE as COVERAGE_FILE
-from reports.write.redaction import make_redactor, sensitive_headers, stage_secrets
+from reports.run_info import ROOT, ContractFile, RunInfo, contract_digest
+from reports.write.redaction import make_redactor, sensitive_headers
 from reports.write.summary import console_reasons, console_table
 
 PROBE_TIMEOUT_S = 5.0
@@ -78,28 +78,6 @@ def plan_run(stage: StageConfig, no_load: bool, smoke: bool) -> Plan:
     if no_load:
         return Plan(False, Part("skipped_by_request", "--no-load"))
     return Plan(False, Part("ran"))
-
-
-def probe(stage: StageConfig) -> str:
-    """ "" when every base URL answers HTTP (any status), else one line saying which does not."""
-    for api in stage.apis:
-        try:
-            with urllib.request.urlopen(api.base_url, timeout=min(stage.timeout_s, PROBE_TIMEOUT_S)):
-                pass
-        except urllib.error.HTTPError:
-            continue  # an HTTP answer (403, 404...) means the stage is there
-        except (OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return f"{api.name} at {api.base_url}: {reason}"
-    return ""
-
-
-def secrets_of_stage(stage_file: str) -> tuple[str, ...]:
-    """The stage's secret values (for redaction); () if the file no longer loads."""
-    try:
-        return stage_secrets(load_stage(stage_file)) if stage_file else ()
-    except ConfigError:
-        return ()
 
 
 def clean(out_dir: Path) -> None:
@@ -156,7 +134,7 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
     out_dir = Path(args.out).resolve() / stage.name
     out_dir.mkdir(parents=True, exist_ok=True)
     clean(out_dir)
-    secrets, headers = stage_secrets(stage), sensitive_headers(contracts.values())
+    secrets, headers = stage.secrets(), sensitive_headers(contracts.values())
     redact = make_redactor(secrets, headers).text
     started, seconds = time.time(), {}
     conformance, load, unreachable = Part("missing", "not run"), plan.load, ""
@@ -178,7 +156,7 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
             stage_file, env, live = str(path), {**env, **secret_env}, emulator.stage
             faults = f" with faults {', '.join(args.fault)}" if args.fault else ""
             progress.finish(f"stage: embedded emulator on 127.0.0.1:{emulator.port}{faults}")
-        unreachable = probe(live)
+        unreachable = unreachable_stage(live, min(live.timeout_s, PROBE_TIMEOUT_S))
         if unreachable:
             progress.finish(f"stage: UNREACHABLE ({redact(unreachable)})")
             load = Part("missing", "not run: stage unreachable") if load.state == "ran" else load

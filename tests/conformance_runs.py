@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+
+from fixtures.stage import load_stage
+from fixtures.stage.copies import private_stage, remote_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 120
@@ -90,34 +92,27 @@ def collect_suite(*args: str, env: dict[str, str] | None = None) -> Collection:
 
 
 def stage_copy(source: Path, directory: Path, text_changes: dict[str, str] | None = None) -> Path:
-    """An embedded stage file with its issuer keys under `directory` (parallel runs must not share keys)."""
-    text = re.sub(r'"out/[^/"]+/issuer/', f'"{directory}/issuer/', source.read_text())
+    """An embedded stage file, with the given text changes, whose signing keys live in `directory`
+    (parallel runs must not share keys): fixtures.stage.copies writes it."""
+    text = source.read_text()
     for old, new in (text_changes or {}).items():
         if old not in text:
             raise ValueError(f"{old!r} not in {source}")
         text = text.replace(old, new)
-    path = directory / source.name
-    path.write_text(text)
-    return path
+    directory.mkdir(parents=True, exist_ok=True)
+    edited = directory / source.name
+    edited.write_text(text)
+    return private_stage(load_stage(str(edited)), directory)
 
 
 def local_stage_copy(directory: Path, text_changes: dict[str, str] | None = None) -> Path:
-    """stages/local.toml with the issuer keys under `directory`."""
+    """stages/local.toml with the signing keys under `directory`."""
     return stage_copy(ROOT / "stages" / "local.toml", directory, text_changes)
 
 
-SECRET_LINE = re.compile(r'^(\s*)(api_key|lambda_token|lambda_deny_token|value) = "([^"]+)"', re.M)
-
-
-def remote_stage_text(local_text: str, port: int, env: dict[str, str]) -> str:
-    """The embedded stage file turned into a remote one: no emulator, base URLs, secrets from env."""
-    text = re.sub(r"(?ms)^\[emulator\].*?(?=^\[)", "", local_text)
-    text = re.sub(r"(?ms)^\[apis\.\w+\.emulator\].*?(?=^\[)", "", text)
-    text = text.replace("{port}", str(port)).replace('name = "local"', 'name = "remote-test"', 1)
-
-    def to_env(match: re.Match[str]) -> str:
-        name = f"SG_TEST_SECRET_{len(env)}"
-        env[name] = match.group(3)
-        return f'{match.group(1)}{match.group(2)}_env = "{name}"'
-
-    return SECRET_LINE.sub(to_env, text)
+def remote_stage_text(embedded: Path, port: int, env: dict[str, str]) -> str:
+    """The embedded stage file, its emulator running on `port`, as a remote stage named remote-test:
+    no [emulator] tables, every secret from an environment variable (added to `env`)."""
+    text, values = remote_copy(load_stage(str(embedded)), port, "remote-test")
+    env.update(values)
+    return text

@@ -8,8 +8,8 @@ import pytest
 
 from conformance import catalog
 from conformance.catalog import cors as catalog_cors
-from conformance.catalog import probe as catalog_probe
 from conformance.catalog import records as catalog_records
+from fixtures.contract.paths import fill_path, path_variables
 from fixtures.errors import ConfigError
 from fixtures.stage import FailureProbe, StageConfig, load_stage
 
@@ -185,11 +185,9 @@ def test_a_failure_probe_on_a_writing_route_of_a_read_only_api_has_no_case(
 
 
 def test_fill_path_fills_only_the_given_parameters() -> None:
-    assert (
-        catalog_probe.fill_path("/clinics/{id}/{proxy+}", {"id": "crash-probe"})
-        == "/clinics/crash-probe/{proxy+}"
-    )
-    assert catalog_probe.fill_path("/a/{proxy+}", {"proxy": "x/y"}) == "/a/x/y"
+    assert fill_path("/clinics/{id}/{proxy+}", {"id": "crash-probe"}) == "/clinics/crash-probe/{proxy+}"
+    assert fill_path("/a/{proxy+}", {"proxy": "x/y"}) == "/a/x/y"
+    assert path_variables("/clinics/{id}/{proxy+}") == ["id", "proxy"] and path_variables("/health") == []
 
 
 def _read_only(stage: StageConfig) -> StageConfig:

@@ -191,7 +191,7 @@ def test_a_read_only_stage_is_sent_no_writing_request(tmp_path: Path) -> None:
     log = tmp_path / "emulator.log"
     with start_emulator(str(embedded), port=0, log_path=str(log), fresh_keys=True) as running:
         env: dict[str, str] = {}
-        text = remote_stage_text(embedded.read_text(), running.port, env)
+        text = remote_stage_text(embedded, running.port, env)
         path = tmp_path / "read-only.toml"
         path.write_text(text.replace("read_only = false", "read_only = true"))
         run = run_suite("--stage", str(path), "-rs", env=env)
@@ -211,7 +211,7 @@ def test_api_level_rejections_fail_when_every_request_is_refused(tmp_path: Path)
     embedded = local_stage_copy(tmp_path)
     with start_emulator(str(embedded), port=0, fresh_keys=True) as running:
         env: dict[str, str] = {}
-        text = remote_stage_text(embedded.read_text(), running.port, env)
+        text = remote_stage_text(embedded, running.port, env)
         wrong = text.replace(f"{running.port}/portal", f"{running.port}/stagegate-no-such-stage")
         assert wrong != text
         path = tmp_path / "wrong-stage.toml"

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from conformance.harness.client import Exchange
-from conformance.harness.diagnosis import FAILURE_PROPERTY, Protection, diagnose, likely_cause
+from conformance.harness.diagnosis import Protection, RuleFailure, diagnose, likely_cause
 from conformance.harness.expect import Check
+from fixtures.failure_record import FAILURE_PROPERTY, from_json
 
 
 class _Plain:
@@ -71,19 +72,20 @@ def test_a_cors_failure_points_at_allow_origins_unless_its_control_was_refused()
     assert likely_cause(refused, 200, "cors", Protection("JWT"), "control").id == "authorizer.token"  # type: ignore[union-attr]
 
 
-def test_the_diagnosis_keeps_its_fields_and_the_check_records_them_for_the_reports() -> None:
-    recorded = []
-    check = Check(
-        "test_key_route_accepts_valid_api_key[partner GET /reports]", "api_keys", _Plain(), recorded.append
-    )
-    with pytest.raises(pytest.fail.Exception) as failed:
+def test_the_diagnosis_keeps_its_fields_and_the_failure_carries_them_for_the_reports() -> None:
+    check = Check("test_key_route_accepts_valid_api_key[partner GET /reports]", "api_keys", _Plain())
+    with pytest.raises(pytest.fail.Exception) as failed:  # a pytest.fail outcome, as before
         check.fail(FORBIDDEN, "2xx for the positive control", 200, KEY_ROUTE, "control")
     assert "likely cause: the API key was refused" in str(failed.value)  # the text people read...
-    fields = recorded[0].fields()  # ...and the same as fields for the reports
-    assert fields["kind"] == "control" and fields["cause"] == "api_key.refused" and fields["status"] == 403
+    assert isinstance(failed.value, RuleFailure)
+    record = failed.value.record  # ...and the same as fields for the reports
+    assert record.kind == "control" and record.cause == "api_key.refused" and record.status == 403
+    assert ("x-amzn-errortype", "ForbiddenException") in record.headers
+    assert record.protection == "API key" and record.body == '{"message":"Forbidden"}'
+    assert record.rule.endswith("[partner GET /reports]") and record.family == "api_keys"
+    fields = json.loads(record.to_json())  # what the plugin writes into junit.xml
     assert ["x-amzn-errortype", "ForbiddenException"] in fields["headers"]
-    assert fields["protection"] == "API key" and fields["body"] == '{"message":"Forbidden"}'
-    assert json.loads(json.dumps(fields)) == fields and FAILURE_PROPERTY == "stagegate.failure"
+    assert from_json(record.to_json()) == record and FAILURE_PROPERTY == "stagegate.failure"
 
 
 def test_the_diagnosis_is_redacted() -> None:
@@ -94,5 +96,5 @@ def test_the_diagnosis_is_redacted() -> None:
     exchange = _exchange(
         403, b'{"message":"bad key secret-key-123"}', sent=(("x-api-key", "secret-key-123"),)
     )
-    fields = diagnose("r", exchange, "2xx", Hiding(), "api_keys", 200).fields()
-    assert "secret-key-123" not in json.dumps(fields)
+    record = diagnose("r", exchange, "2xx", Hiding(), "api_keys", 200)
+    assert "secret-key-123" not in record.to_json() and "<redacted>" in record.to_json()

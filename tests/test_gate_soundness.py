@@ -64,7 +64,7 @@ def _bearer_only(
     tmp: Path, port: int, env: dict[str, str], embedded: Path, extra: str = ""
 ) -> tuple[Path, TokenFactory]:
     """The remote copy with the portal's signing key replaced by a bearer token (and no load)."""
-    text = remote_stage_text(embedded.read_text(), port, env)
+    text = remote_stage_text(embedded, port, env)
     key_file = re.search(r'signing_key_file = "([^"]+portal[^"]+)"', text)
     assert key_file is not None
     factory = TokenFactory(key_file.group(1), "stagegate-local-portal", ISSUER, "clinic-portal-web")

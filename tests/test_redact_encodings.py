@@ -23,8 +23,9 @@ import pytest
 
 from fixtures.contract import identity_headers, load_contract
 from fixtures.redact import REDACTED, Redactor
-from reports.build import RunInfo, build
+from reports.build import build
 from reports.gate import Part
+from reports.run_info import RunInfo
 from reports.write.redaction import make_redactor, sweep
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -35,7 +35,7 @@ def remote() -> Iterator[tuple[Path, dict[str, str]]]:
         with start_emulator(str(embedded), port=0, fresh_keys=True) as running:
             env: dict[str, str] = {}
             path = Path(tmp) / "remote-test.toml"
-            path.write_text(remote_stage_text(embedded.read_text(), running.port, env))
+            path.write_text(remote_stage_text(embedded, running.port, env))
             yield path, env
 
 

@@ -141,7 +141,7 @@ def answer_cors(contract: Contract, kind: Kind | None) -> AnswerCors | None:
             origins[0],
             tuple(headers),
             HTTP_CORS_ON_GATEWAY_ANSWERS,
-            "aws-behaviour.md s7: documented for integration responses only",
+            "docs/aws-behaviour.md s7: documented for integration responses only",
         )
     if kind is None or contract.flavor != "rest":
         return None

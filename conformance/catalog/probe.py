@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-
 from conformance.catalog.records import CONCRETE_METHODS, ProbeCase, RouteCase
 from conformance.catalog.routes import route_cases
 from fixtures.contract import Contract, Route
+from fixtures.contract.paths import path_variables
 from fixtures.errors import ConfigError
 from fixtures.stage import ApiConfig, FailureProbe
-
-_PATH_PARAM = re.compile(r"\{([^}+]+)\+?\}")
-
-
-def fill_path(path: str, params: Mapping[str, str]) -> str:
-    """The route path with the given parameters filled in (the others stay as {name})."""
-    return _PATH_PARAM.sub(lambda m: params.get(m.group(1), m.group(0)), path)
 
 
 def _probe_error(api: ApiConfig, index: int, key: str, problem: str) -> ConfigError:
@@ -38,7 +29,7 @@ def probe_cases(api: ApiConfig, contract: Contract) -> list[ProbeCase]:
             ):
                 continue  # excluded, or a writing route of a read-only API (its control would create data)
             raise _probe_error(api, index, "route", f"{probe.route_key} is not a route of the contract")
-        unknown = sorted(set(probe.path_params) - set(_PATH_PARAM.findall(found.route.path)))
+        unknown = sorted(set(probe.path_params) - set(path_variables(found.route.path)))
         if unknown:
             problem = f"{unknown[0]} is not a parameter of {found.route.path}"
             raise _probe_error(api, index, "path_params", problem)

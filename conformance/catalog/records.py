@@ -7,13 +7,11 @@ from typing import Any
 
 from conformance.catalog.payloads import InvalidBody
 from fixtures.contract import Parameter, Route
+from fixtures.contract.model import WRITING_METHODS
 from fixtures.stage import ApiKey, FailureProbe
 
 # Methods a client can call on a path (ANY/$default are expanded to nothing: no concrete method).
 CONCRETE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-# Methods that change data. A read-only API is sent none of them, not even in a request a correct
-# stage must reject (invalid body, undefined method, method override): a faulty stage would execute it.
-WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,10 @@ class ProbeCase:
 
 
 def sends_write(case: Any) -> bool:
-    """Whether a rule's requests for this case may change data: a writing route or a writing method."""
+    """Whether a rule's requests for this case may change data: a writing route or a writing method.
+
+    A read-only API is sent none, not even in a request a correct stage must reject (invalid body,
+    undefined method, method override): a faulty stage would execute it."""
     if isinstance(case, OverrideCase):
         return sends_write(case.case) or case.target.writes or case.target.method in WRITING_METHODS
     if isinstance(case, MethodCase):

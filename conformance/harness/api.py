@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.catalog.payloads import JSON, encode
-from conformance.catalog.probe import fill_path
 from conformance.catalog.records import BodyCase, ParamCase, ProbeCase
 from conformance.catalog.requests import json_schema, route_valid_body
 from conformance.harness.client import Exchange, HttpClient
 from conformance.harness.credentials import ApiCredentials
 from fixtures.contract import Contract, Route
+from fixtures.contract.paths import fill_path, path_variables
 from fixtures.stage import ApiConfig
 
-_PARAM = re.compile(r"\{([^}+]+)\+?\}")
 DEFAULT_PARAM_VALUE = "stagegate-test"
 
 
@@ -63,13 +61,12 @@ class ApiUnderTest:
     def path_for(self, route: Route) -> str:
         """The route's path with its parameters filled from the stage samples or the contract."""
         examples = {p.name: p.example for p in route.parameters if p.location == "path" and p.example}
-
-        def fill(match: re.Match[str]) -> str:
-            name = match.group(1)
-            value = self.config.samples.path_params.get(name) or examples.get(name) or DEFAULT_PARAM_VALUE
-            return str(value)
-
-        return _PARAM.sub(fill, route.path)
+        samples = self.config.samples.path_params
+        values = {
+            name: str(samples.get(name) or examples.get(name) or DEFAULT_PARAM_VALUE)
+            for name in path_variables(route.path)
+        }
+        return fill_path(route.path, values)
 
     def valid_request(self, route: Route, authenticated: bool = True) -> RequestSpec:
         """A request the stage must accept (with credentials), built from samples and the contract."""

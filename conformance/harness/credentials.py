@@ -19,7 +19,14 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.harness import token_store
-from fixtures.contract import CognitoAuthorizer, Contract, JwtAuthorizer, LambdaAuthorizer, Route
+from fixtures.contract import (
+    CognitoAuthorizer,
+    Contract,
+    JwtAuthorizer,
+    LambdaAuthorizer,
+    Route,
+    identity_header,
+)
 from fixtures.stage import ApiConfig, OAuth2ClientCredentials, TokenSource
 from fixtures.tokens import factory_for
 
@@ -43,9 +50,15 @@ class TokenFetchError(Exception):
     (skipping would turn every auth rule, controls included, into a pass-by-absence)."""
 
 
-def header_name(identity_source: str) -> str:
-    """`$request.header.X` / `method.request.header.X` -> `X`."""
-    return identity_source.rsplit(".", 1)[-1]
+def _sent_header(identity_source: str) -> str:
+    """The header to send an identity in; Unavailable for a source that names none (a query string,
+    the context, a stage variable): the suite sends credentials in headers only."""
+    name = identity_header(identity_source)
+    if name is None:
+        raise Unavailable(
+            f"the identity source {identity_source} is not a request header (only headers are sent)"
+        )
+    return name
 
 
 def _b64(data: bytes) -> str:
@@ -120,9 +133,9 @@ class ApiCredentials:
 
     # -- what the stage gives -------------------------------------------------------------------
     def secrets(self) -> list[str]:
-        """Every secret value known for this API, for the redactor."""
-        values = [s.value for s in self.api.secrets()]
-        return values + ([self._fetched] if self._fetched else []) + list(self._sourced.values())
+        """The secrets obtained during the run (fetched and sourced tokens), for the redactor; the
+        stage's own come from StageConfig.secrets()."""
+        return ([self._fetched] if self._fetched else []) + list(self._sourced.values())
 
     def _factory(self, authorizer: JwtAuthorizer | CognitoAuthorizer) -> Any:
         signing = self.api.credentials.signing_key
@@ -252,15 +265,22 @@ class ApiCredentials:
             raise Unavailable(f"the stage file gives no api_key for {self.api.name}")
         return self.api.credentials.api_key.value
 
+    def token_header(self, route: Route) -> str:
+        """The header the route's JWT / Cognito authorizer reads the bearer token from."""
+        authorizer = self.authorizer(route)
+        if not isinstance(authorizer, JwtAuthorizer | CognitoAuthorizer):
+            raise Unavailable(f"{route.route_key} has no JWT or Cognito authorizer")
+        return _sent_header(authorizer.identity_source)
+
     def auth_headers(self, route: Route) -> dict[str, str]:
         """Valid credentials for the route (token or Lambda identity, plus API key if required)."""
         headers: dict[str, str] = {}
         authorizer = self.authorizer(route)
         if isinstance(authorizer, JwtAuthorizer | CognitoAuthorizer):
-            headers[header_name(authorizer.identity_source)] = f"Bearer {self.token(route)}"
+            headers[self.token_header(route)] = f"Bearer {self.token(route)}"
         elif isinstance(authorizer, LambdaAuthorizer):
             for source in authorizer.identity_sources[:1]:
-                headers[header_name(source)] = self.lambda_token()
+                headers[_sent_header(source)] = self.lambda_token()
         if route.api_key_required and self.contract.flavor == "rest":
             headers["x-api-key"] = self.api_key()
         return headers
@@ -269,7 +289,9 @@ class ApiCredentials:
         """Header names that carry the route's identity (to strip for unauthenticated requests)."""
         authorizer = self.authorizer(route)
         if isinstance(authorizer, JwtAuthorizer | CognitoAuthorizer):
-            return (header_name(authorizer.identity_source),)
-        if isinstance(authorizer, LambdaAuthorizer):
-            return tuple(header_name(s) for s in authorizer.identity_sources)
-        return ()
+            sources: tuple[str, ...] = (authorizer.identity_source,)
+        elif isinstance(authorizer, LambdaAuthorizer):
+            sources = authorizer.identity_sources
+        else:
+            return ()
+        return tuple(name for name in map(identity_header, sources) if name)

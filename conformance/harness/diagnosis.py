@@ -8,17 +8,20 @@ the gateway says it is (REST `x-amzn-ErrorType`, the body's message) and by how 
 protected (authorizer, API key, none), never by the status alone: a REST 403 `ForbiddenException`
 on a route that requires only an API key is the key, not the authorizer.
 
-`Diagnosis.fields()` is the structured record the conformance plugin keeps for each failure
-(reports/ read it; they never parse `render()`'s text).
+A failing rule raises RuleFailure carrying its FailureRecord (fixtures/failure_record.py); the
+conformance plugin keeps the record in junit.xml, where reports/ read its fields (never the text).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
+
+from _pytest.outcomes import Failed  # pytest.fail.Exception: `except pytest.fail.Exception` catches a rule
 
 from conformance.harness.client import Exchange
+from fixtures.failure_record import TELLING_HEADERS, FailureRecord, RuleKind
 
 # Response headers worth showing: the ones the rules look at.
 RELEVANT_HEADERS = (
@@ -31,19 +34,9 @@ RELEVANT_HEADERS = (
     "allow",
     "vary",
 )
-# The headers that explain a failure at a glance (the short "received" of a reason row).
-TELLING_HEADERS = ("x-amzn-errortype", "www-authenticate", "allow")
-# The pytest user property (junit.xml <property>) holding a failure's `Diagnosis.fields()` as JSON:
-# conformance/session.py writes it, reports/conformance_results.py reads it.
-FAILURE_PROPERTY = "stagegate.failure"
 MAX_BODY_CHARS = 400
 SHORT_BODY_CHARS = 80
 _NOISE = ("user-agent", "connection", "accept", "accept-encoding")
-
-FailureKind = Literal["control", "status", "answer"]
-# control: the rule's positive control failed (valid credentials and request refused: the rule
-#          itself could not be judged); status: the status differs from what the rule expects;
-# answer:  the status is acceptable (or not what the rule checks) but headers or body are wrong.
 
 
 class Redacts(Protocol):
@@ -74,52 +67,12 @@ class Cause:
     text: str
 
 
-@dataclass(frozen=True)
-class Diagnosis:
-    """A failing rule, explained (all text redacted); `fields()` is its structured record."""
+class RuleFailure(Failed):
+    """A failing rule: pytest shows the record as text; the conformance plugin keeps `record`."""
 
-    rule: str
-    sent: str
-    received: str
-    expected: str
-    likely_cause: str | None
-    family: str = ""
-    kind: FailureKind = "answer"
-    cause: str = ""  # Cause.id ("" when the table has no likely cause)
-    status: int = 0  # the status received
-    expected_status: int | None = None
-    headers: tuple[tuple[str, str], ...] = ()  # the telling response headers, redacted
-    body: str = ""  # a short excerpt of the response body, redacted
-    protection: str = ""  # Protection.words, when the rule knew the route
-
-    def render(self) -> str:
-        lines = [
-            f"rule: {self.rule}",
-            f"sent: {self.sent}",
-            f"received: {self.received}",
-            f"expected: {self.expected}",
-        ]
-        if self.likely_cause:
-            lines.append(f"likely cause: {self.likely_cause}")
-        return "\n".join(lines)
-
-    def fields(self) -> dict[str, Any]:
-        """The structured record (JSON-ready) of this failure."""
-        return {
-            "rule": self.rule,
-            "family": self.family,
-            "kind": self.kind,
-            "sent": self.sent,
-            "received": self.received,
-            "expected": self.expected,
-            "likely_cause": self.likely_cause or "",
-            "cause": self.cause,
-            "status": self.status,
-            "expected_status": self.expected_status,
-            "headers": [list(h) for h in self.headers],
-            "body": self.body,
-            "protection": self.protection,
-        }
+    def __init__(self, record: FailureRecord) -> None:
+        super().__init__(record.render(), pytrace=False)
+        self.record = record
 
 
 def _pairs(headers: Any) -> list[tuple[str, str]]:
@@ -272,7 +225,7 @@ def likely_cause(
     expected_status: int | None,
     family: str,
     protection: Protection | None = None,
-    kind: FailureKind = "answer",
+    kind: RuleKind = "answer",
 ) -> Cause | None:
     """The most likely misconfiguration behind this answer (the seed's debugging table, extended)."""
     status = exchange.status
@@ -307,7 +260,7 @@ def likely_cause(
     return None
 
 
-def failure_kind(exchange: Exchange, expected: str, expected_status: int | None) -> FailureKind:
+def failure_kind(exchange: Exchange, expected: str, expected_status: int | None) -> RuleKind:
     """control when the rule's positive control failed; status when the status is not the expected one."""
     if expected.startswith("control:") or "positive control" in expected:
         return "control"
@@ -324,18 +277,18 @@ def diagnose(
     family: str,
     expected_status: int | None = None,
     protection: Protection | None = None,
-    kind: FailureKind | None = None,
-) -> Diagnosis:
-    """A Diagnosis for one failing exchange."""
+    kind: RuleKind | None = None,
+) -> FailureRecord:
+    """The failure record of one failing exchange, every text redacted."""
     found = kind or failure_kind(exchange, expected, expected_status)
     cause = likely_cause(exchange, expected_status, family, protection, found)
-    return Diagnosis(
+    return FailureRecord(
         rule=rule,
+        family=family,
         sent=describe_sent(exchange, redactor),
         received=describe_received(exchange, redactor),
         expected=redactor.text(expected),
-        likely_cause=cause.text if cause else None,
-        family=family,
+        likely_cause=cause.text if cause else "",
         kind=found,
         cause=cause.id if cause else "",
         status=exchange.status,

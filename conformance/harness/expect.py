@@ -1,19 +1,22 @@
-"""Rule assertions that fail with a diagnosis (sent, received, expected, likely cause), redacted."""
+"""Rule assertions that fail with a diagnosis (sent, received, expected, likely cause), redacted.
+
+A failing assertion raises RuleFailure (a pytest.fail outcome) carrying the failure record, which
+the conformance plugin keeps for the reports.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any, NoReturn
-
-import pytest
 
 from conformance.catalog.routes import all_routes, public_routes
 from conformance.harness.api import ApiUnderTest
 from conformance.harness.bodies import body_mismatch
 from conformance.harness.client import Exchange
-from conformance.harness.diagnosis import Diagnosis, FailureKind, Protection, Redacts, diagnose
+from conformance.harness.diagnosis import Protection, Redacts, RuleFailure, diagnose
 from fixtures.behaviour import Kind, answer, asserted
 from fixtures.contract import Route
+from fixtures.failure_record import RuleKind
 
 
 def is_success(exchange: Exchange) -> bool:
@@ -36,13 +39,10 @@ def protection_of(api: Any, route: Route) -> Protection | None:
 class Check:
     """Per-test assertion helper bound to the rule (test id) and its family."""
 
-    def __init__(
-        self, rule: str, family: str, redactor: Redacts, record: Callable[[Diagnosis], None] | None = None
-    ) -> None:
+    def __init__(self, rule: str, family: str, redactor: Redacts) -> None:
         self.rule = rule
         self.family = family
         self.redactor = redactor
-        self.record = record  # keeps the failure's fields for the reports (session.py: user_properties)
 
     def fail(
         self,
@@ -50,14 +50,13 @@ class Check:
         expected: str,
         expected_status: int | None = None,
         protection: Protection | None = None,
-        kind: FailureKind | None = None,
+        kind: RuleKind | None = None,
     ) -> NoReturn:
-        diagnosis = diagnose(
-            self.rule, exchange, expected, self.redactor, self.family, expected_status, protection, kind
+        raise RuleFailure(
+            diagnose(
+                self.rule, exchange, expected, self.redactor, self.family, expected_status, protection, kind
+            )
         )
-        if self.record is not None:
-            self.record(diagnosis)
-        pytest.fail(diagnosis.render(), pytrace=False)
 
     def control(self, api: ApiUnderTest, route: Route) -> Exchange:
         """The route's positive control must succeed, or a rejection proves nothing."""

@@ -1,11 +1,11 @@
-"""Read the conformance part's results: junit.xml (outcomes, failure fields) + allure-results (labels).
+"""Read the conformance part's results: junit.xml (outcomes, records) + allure-results (labels).
 
-pytest writes an xfail as <skipped type="pytest.xfail"> and a strict xpass as a <failure> whose
-message starts with "[XPASS(strict)]"; allure-pytest gives each result a `feature` label (the rule
-family) and an `epic` label (the API), set by the conformance suite. A failure that went through the
-suite's diagnosis carries its fields (rule, family, kind, sent, received, expected, likely cause) as
-the junit property `conformance.harness.diagnosis.FAILURE_PROPERTY` (JSON): they are read as fields, never
-parsed out of the message.
+pytest writes an xfail as <skipped type="pytest.xfail">, a failure as <failure> (a strict xpass
+too) and an error as <error>. The conformance plugin gives every failed, errored or strictly
+passing test a failure record (fixtures/failure_record.py: rule, family, kind, sent, received,
+expected, likely cause; or an exception's type and first line; or the deviation that passed) and
+every test its family, as junit properties: they are read as fields, never parsed out of the text.
+allure-pytest gives each result a `feature` label (the family) and an `epic` label (the API).
 
 Failures are grouped: one issue per rule and cause (kind + likely cause), with the number of cases
 and one example, so one misconfiguration reads as one reason, not one per case.
@@ -16,17 +16,22 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.harness.diagnosis import FAILURE_PROPERTY
+from fixtures.failure_record import (
+    FAILURE_PROPERTY,
+    FAMILY_PROPERTY,
+    TELLING_HEADERS,
+    FailureRecord,
+    from_json,
+)
+from reports.allure_ids import fragment, report_url
 from reports.gate import ConformanceResult, Counts, TestIssue
-from reports.write.report_data import fragment, report_url
 
-XPASS_PREFIX = "[XPASS(strict)]"
-MODULE_PREFIX = "test_"
 REPORT_FILE = "report.html"
+NO_RECORD = "the suite kept no failure record"
 SHORT_RECEIVED = 160  # characters of the one-line "received" of a reason
 
 
@@ -69,31 +74,20 @@ def allure_index(results_dir: Path) -> dict[tuple[str, str], AllureEntry]:
     return out
 
 
-def families_from_allure(results_dir: Path) -> dict[tuple[str, str], str]:
-    """(module, test name) -> feature label, from allure-pytest's *-result.json files."""
-    return {k: e.feature for k, e in allure_index(results_dir).items() if e.feature}
+def _property(case: ET.Element, name: str) -> str | None:
+    """The value of a junit <property> of this test case, or None."""
+    return next((p.get("value") for p in case.iter("property") if p.get("name") == name), None)
 
 
-def family_of(classname: str, name: str, labels: Mapping[tuple[str, str], str]) -> str:
-    """The feature label, else the module name without "test_" (conformance/test_<family>.py)."""
-    label = labels.get((classname, name))
-    if label:
-        return label
-    module = classname.rsplit(".", 1)[-1]
-    return module.removeprefix(MODULE_PREFIX) or "other"
+def failure_record(case: ET.Element) -> FailureRecord | None:
+    """The failure record the suite kept for this test case, or None."""
+    return from_json(_property(case, FAILURE_PROPERTY))
 
 
-def _first_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
-
-
-def _error_line(message: str | None, text: str | None) -> str:
-    """What went wrong in one line: pytest's message, else the last `E   ` line of its report (the
-    report's first lines are the test's arguments, Python reprs that explain nothing)."""
-    if (message or "").strip():
-        return _first_line(message)
-    raised = [line[1:].strip() for line in (text or "").splitlines() if line.startswith("E ")]
-    return raised[-1][:300] if raised else _first_line(text)
+def family_of(case: ET.Element, labels: Mapping[tuple[str, str], str]) -> str:
+    """The family the suite gave the test: its Allure feature label, else its junit property."""
+    label = labels.get((case.get("classname", ""), case.get("name", "")))
+    return label or _property(case, FAMILY_PROPERTY) or "other"
 
 
 @dataclass
@@ -106,7 +100,7 @@ class _Case:
     family: str
     message: str
     xpass: bool
-    fields: Mapping[str, Any] | None
+    record: FailureRecord | None
     entry: AllureEntry | None
 
     @property
@@ -124,48 +118,21 @@ class _Case:
         return self.case.split(" ", 1)[0] if self.case else ""
 
     def key(self) -> tuple[str, ...]:
-        f = self.fields or {}
-        return (self.module, self.rule, str(self.xpass), str(f.get("kind", "")), str(f.get("cause", "")))
+        kind, cause = (self.record.kind, self.record.cause) if self.record else ("", "")
+        return (self.module, self.rule, str(self.xpass), kind, cause)
 
 
-@dataclass
-class _Group:
-    cases: list[_Case] = field(default_factory=list)
-
-
-def failure_fields(case: ET.Element) -> Mapping[str, Any] | None:
-    """The diagnosis the suite recorded for this case (junit <property>), or None."""
-    for prop in case.iter("property"):
-        if prop.get("name") == FAILURE_PROPERTY:
-            try:
-                found = json.loads(prop.get("value") or "")
-            except ValueError:
-                return None
-            return found if isinstance(found, Mapping) else None
-    return None
-
-
-ALWAYS_SHOWN = (
-    "x-amzn-errortype",
-    "www-authenticate",
-    "allow",
-    "access-control-allow-origin",
-    "access-control-allow-credentials",
-)
-
-
-def received_short(fields: Mapping[str, Any]) -> str:
-    """Status, the headers that matter (those the expectation names, the error type, the challenge,
-    the allowed origin) and a body excerpt, on one line."""
-    status = fields.get("status")
-    expected = str(fields.get("expected", "")).lower()
+def received_short(record: FailureRecord) -> str:
+    """Status, the headers that matter (the telling ones and those the expectation names) and a body
+    excerpt, on one line."""
+    expected = record.expected.lower()
     headers = ", ".join(
-        f"{h[0]}: {h[1]}"
-        for h in fields.get("headers") or ()
-        if len(h) == 2 and (str(h[0]).lower() in ALWAYS_SHOWN or str(h[0]).lower() in expected)
+        f"{name}: {value}"
+        for name, value in record.headers
+        if name.lower() in TELLING_HEADERS or name.lower() in expected
     )
-    body = str(fields.get("body") or "")
-    text = " ".join(p for p in (str(status or "?"), headers, f"body {body}" if body else "") if p)
+    body = f"body {record.body}" if record.body else ""
+    text = " ".join(p for p in (str(record.status or "?"), headers, body) if p)
     return text if len(text) <= SHORT_RECEIVED else text[: SHORT_RECEIVED - 3] + "..."
 
 
@@ -175,7 +142,7 @@ def _issue(group: list[_Case], totals: Mapping[tuple[str, str, str], int]) -> Te
     apis = sorted({c.api for c in group})
     total = sum(totals.get((first.classname, first.rule, api), 0) for api in apis) or len(group)
     apis = [a for a in apis if a]
-    fields = first.fields
+    record = first.record
     link = first.entry.link if first.entry else ""
     count = f"{len(group)} of {total} cases" if total > 1 or len(group) > 1 else ""
     where = ", ".join(filter(None, (" ".join(apis), count)))
@@ -191,28 +158,26 @@ def _issue(group: list[_Case], totals: Mapping[tuple[str, str, str], int]) -> Te
         "example": {"case": first.case, "test": first.name, "message": first.message},
         "report": {"name": first.name, "full_name": f"{first.classname}#{first.rule}", "link": link},
     }
-    if fields is None:
+    if record is None or record.kind in ("error", "xpass"):
         single = len(group) == 1 and total == 1
         message = first.message if single else f"{where}: {first.message}" if where else first.message
         detail.update(kind="error" if not first.xpass else "xpass", cause="", likely_cause="")
         return TestIssue(test_id, first.family, message, len(group), detail)
-    received, expected = received_short(fields), str(fields.get("expected", ""))
-    likely = str(fields.get("likely_cause") or "")
+    received, expected, likely = received_short(record), record.expected, record.likely_cause
     detail.update(
-        kind=str(fields.get("kind", "")),
-        cause=str(fields.get("cause", "")),
-        likely_cause=likely,
-        received=received,
-        expected=expected,
+        kind=record.kind, cause=record.cause, likely_cause=likely, received=received, expected=expected
     )
     detail["example"].update(
-        {
-            k: fields.get(k)
-            for k in ("sent", "received", "expected", "status", "headers", "body", "protection")
-        }
+        sent=record.sent,
+        received=record.received,
+        expected=record.expected,
+        status=record.status,
+        headers=[list(h) for h in record.headers],
+        body=record.body,
+        protection=record.protection,
     )
     parts = [f"received {received}", f"expected {expected}"]
-    if fields.get("kind") == "control":
+    if record.kind == "control":
         parts.insert(0, "positive control failed")
     if likely:
         parts.append(f"likely cause: {likely}")
@@ -237,15 +202,15 @@ def parse_junit(
     totals: dict[tuple[str, str, str], int] = {}  # cases per (module, rule, API)
     for case in root.iter("testcase"):
         classname, name = case.get("classname", ""), case.get("name", "")
-        family = family_of(classname, name, labels)
-        one, issue = _outcome(case)
+        family = family_of(case, labels)
+        record = failure_record(case)
+        one, issue = _outcome(case, record)
         families[family] = families.get(family, Counts()).plus(one)
         module = classname.rsplit(".", 1)[-1] if classname else ""
-        found = _Case(module, classname, name, family, issue or "", bool(one.xpassed), None, None)
+        found = _Case(module, classname, name, family, issue or "", bool(one.xpassed), record, None)
         found.entry = (entries or {}).get((classname, name))
         totals[(classname, found.rule, found.api)] = totals.get((classname, found.rule, found.api), 0) + 1
         if issue is not None:
-            found.fields = None if one.xpassed else failure_fields(case)
             groups.setdefault(found.key(), []).append(found)
     total = Counts()
     for counts in families.values():
@@ -256,25 +221,20 @@ def parse_junit(
     return total, dict(sorted(families.items())), failures, xpasses
 
 
-def _outcome(case: ET.Element) -> tuple[Counts, str | None]:
+def _outcome(case: ET.Element, record: FailureRecord | None) -> tuple[Counts, str | None]:
+    """The case's outcome, and for a failure, error or strict xpass what went wrong in one line."""
     failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
     if failure is not None:
-        message = _error_line(failure.get("message", ""), failure.text)
-        if message.startswith(XPASS_PREFIX):
-            return Counts(xpassed=1), _first_line(message.removeprefix(XPASS_PREFIX)) or "unexpectedly passed"
-        return Counts(failed=1), _first_line(_without_prefix(message)) or "failed"
+        if record is not None and record.kind == "xpass":
+            return Counts(xpassed=1), record.line()
+        return Counts(failed=1), record.line() if record else f"failed ({NO_RECORD})"
     if error is not None:
-        return Counts(errors=1), _error_line(error.get("message", ""), error.text) or "error"
+        return Counts(errors=1), record.line() if record else f"error ({NO_RECORD})"
     if skipped is not None:
         if skipped.get("type") == "pytest.xfail":
             return Counts(xfailed=1), None
         return Counts(skipped=1), None
     return Counts(passed=1), None
-
-
-def _without_prefix(message: str) -> str:
-    """pytest.fail's message without pytest's "Failed: " prefix."""
-    return message.removeprefix("Failed: ")
 
 
 def read_conformance(

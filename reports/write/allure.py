@@ -33,11 +33,11 @@ from typing import Any
 from allure_commons.logger import AllureFileLogger
 from allure_commons.model2 import Attachment, Label, Link, Parameter, Status, StatusDetails, TestResult
 
+from reports.allure_ids import fragment, report_url
 from reports.gate import ScenarioResult
 from reports.read.coverage import cell_text, matrix
 from reports.write.charts import chart_name, scenario_svg
 from reports.write.redaction import MARK, MARKUP_SUFFIXES, TextRedactor
-from reports.write.report_data import fragment, report_url
 from reports.write.summary import conformance_rows, coverage_counts_line, history_line, load_rows
 
 # Anything else: broken (could not decide). Not applicable: nothing to judge on this stage.
@@ -56,6 +56,8 @@ PARAM_LABELS = (
 )
 MIME = {".csv": "text/csv", ".html": "text/html", ".json": "application/json", ".svg": "image/svg+xml"}
 COVERAGE_FULL_NAME = "gate#coverage"
+VERDICT_FULL_NAME = "gate#verdict"
+OWN_RESULTS = ("load.", "gate#")  # fullName prefixes of the results this module writes
 COVERAGE_TITLE = "Coverage (rule x API)"
 LINK_FIRST = ("failed", "not_exercised", "waived", "not_run", "passed", "not_applicable")
 
@@ -80,6 +82,24 @@ def _fmt(value: Any) -> str:
 
 def _e(value: Any) -> str:
     return html.escape(str(value))
+
+
+def remove_own_results(results_dir: Path) -> None:
+    """Drop results (and their attachments) a previous build wrote, so a rebuild does not duplicate them."""
+    for path in results_dir.glob("*-result.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if str(data.get("fullName", "")).startswith(OWN_RESULTS):
+            for attachment in data.get("attachments", []):
+                (results_dir / str(attachment.get("source", "x"))).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+
+
+def _gate_labels(stage: str) -> list[Label]:
+    """The verdict and the coverage page: under "gate" in the tree, on the stage's host."""
+    return [Label("parentSuite", "gate"), Label("feature", "gate"), Label("host", stage)]
 
 
 def svg_data_uri(svg: str) -> str:
@@ -403,11 +423,7 @@ def coverage_result(
             descriptionHtml=_wrapping(description),
             start=start_ms,
             stop=stop_ms,
-            labels=[
-                Label("parentSuite", "gate"),
-                Label("feature", "gate"),
-                Label("host", str(gate["stage"])),
-            ],
+            labels=_gate_labels(str(gate["stage"])),
             parameters=[Parameter("stage", str(gate["stage"]))],
             links=coverage_links(gate, refs, load),
         )
@@ -535,18 +551,14 @@ def gate_result(
             uuid=str(uuid.uuid4()),
             historyId=_digest("stagegate.gate.verdict"),
             testCaseId=_digest("stagegate.gate.verdict"),
-            fullName="gate#verdict",
+            fullName=VERDICT_FULL_NAME,
             name=f"Gate verdict: {headline}",
             status=STATUS.get(verdict, Status.BROKEN),
             statusDetails=StatusDetails(message=first),
             descriptionHtml=_wrapping(description),
             start=start_ms,
             stop=stop_ms,
-            labels=[
-                Label("parentSuite", "gate"),
-                Label("feature", "gate"),
-                Label("host", str(gate["stage"])),
-            ],
+            labels=_gate_labels(str(gate["stage"])),
             parameters=[Parameter("stage", str(gate["stage"])), Parameter("verdict", headline)],
             attachments=attachments,
             links=links,

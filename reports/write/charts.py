@@ -174,21 +174,30 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def burst_svg(chart: Mapping[str, Any], title: str) -> str:
-    """Cumulative sent, accepted, 429 and the model's accepted over time, with the bucket size."""
-    sent = _ints(chart, "sent")
-    bin_s = _number(chart.get("bin_s")) or 0.01
-    if not sent:
-        return _empty(title, "no request was judged")
+# The four series of a burst or rate chart: name -> (colour, dash), and their legend.
+BIN_COLOURS = {"sent": (GREY, ""), "accepted": (GREEN, ""), "429": (RED, ""), "model": (BLUE, "6 4")}
+BIN_LEGEND = [("sent", GREY, ""), ("accepted", GREEN, ""), ("429", RED, ""), ("model accepted", BLUE, "6 4")]
+
+
+def _bins(chart: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Per bin: sent, accepted, 429 (throttled or over quota) and the model's accepted count."""
     throttled = [
         a + b for a, b in zip(_ints(chart, "throttled"), _ints(chart, "quota_rejected"), strict=False)
     ]
-    cumulative = {
-        "sent": list(accumulate(sent)),
-        "accepted": list(accumulate(_ints(chart, "accepted"))),
-        "429": list(accumulate(throttled)),
-        "model": list(accumulate(_ints(chart, "model_accepted"))),
+    return {
+        "sent": _ints(chart, "sent"),
+        "accepted": _ints(chart, "accepted"),
+        "429": throttled,
+        "model": _ints(chart, "model_accepted"),
     }
+
+
+def burst_svg(chart: Mapping[str, Any], title: str) -> str:
+    """Cumulative sent, accepted, 429 and the model's accepted over time, with the bucket size."""
+    bins, bin_s = _bins(chart), _number(chart.get("bin_s")) or 0.01
+    if not bins["sent"]:
+        return _empty(title, "no request was judged")
+    cumulative = {name: list(accumulate(values)) for name, values in bins.items()}
     burst, rate = _number(chart.get("burst")), _number(chart.get("rate"))
     ms = bin_s * 1000
     accepted, model = cumulative["accepted"][-1], cumulative["model"][-1] if cumulative["model"] else 0
@@ -198,7 +207,7 @@ def burst_svg(chart: Mapping[str, Any], title: str) -> str:
         + (f", refill {rate:g}/s" if rate is not None else "")
         + f"; {ms:g} ms bins"
     )
-    frame = _Frame(title, caption, len(sent) * ms, max(cumulative["sent"][-1], burst or 0))
+    frame = _Frame(title, caption, len(bins["sent"]) * ms, max(cumulative["sent"][-1], burst or 0))
     frame.axes(
         "time since the first request (ms)",
         "requests (cumulative)",
@@ -217,44 +226,28 @@ def burst_svg(chart: Mapping[str, Any], title: str) -> str:
                 f'stroke-dasharray="2 3"/><text {anchor} y="{TOP + 12}" fill="{ORANGE}">'
                 f"bucket empty (model) at {(empty + 1) * ms:.0f} ms</text></g>"
             )
-    colours = {"sent": (GREY, ""), "accepted": (GREEN, ""), "429": (RED, ""), "model": (BLUE, "6 4")}
     for name, values in cumulative.items():
-        colour, dash = colours[name]
+        colour, dash = BIN_COLOURS[name]
         frame.series(
             name, [(0.0, 0.0)] + [((i + 1) * ms, float(v)) for i, v in enumerate(values)], colour, dash
         )
-    frame.legend(
-        [
-            ("sent", GREY, ""),
-            ("accepted", GREEN, ""),
-            ("429", RED, ""),
-            ("model accepted", BLUE, "6 4"),
-        ]
-    )
+    frame.legend(BIN_LEGEND)
     return frame.svg()
 
 
 def rate_svg(chart: Mapping[str, Any], title: str) -> str:
     """Sent, accepted, 429 and the model's accepted per bin (as requests per second), with the limit."""
-    sent = _ints(chart, "sent")
-    bin_s = _number(chart.get("bin_s")) or 0.1
-    if not sent:
+    bins, bin_s = _bins(chart), _number(chart.get("bin_s")) or 0.1
+    if not bins["sent"]:
         return _empty(title, "no request was judged")
-    throttled = [
-        a + b for a, b in zip(_ints(chart, "throttled"), _ints(chart, "quota_rejected"), strict=False)
-    ]
-    per_s = {
-        "sent": [v / bin_s for v in sent],
-        "accepted": [v / bin_s for v in _ints(chart, "accepted")],
-        "429": [v / bin_s for v in throttled],
-        "model": [v / bin_s for v in _ints(chart, "model_accepted")],
-    }
+    per_s = {name: [v / bin_s for v in values] for name, values in bins.items()}
+    sent = bins["sent"]
     rate = _number(chart.get("rate"))
     group = str(chart.get("group") or "")
     caption = (
         (f"{group}: " if group else "")
-        + f"accepted {sum(_ints(chart, 'accepted'))} of {sum(sent)}"
-        + f" (model {sum(_ints(chart, 'model_accepted'))})"
+        + f"accepted {sum(bins['accepted'])} of {sum(sent)}"
+        + f" (model {sum(bins['model'])})"
         + (f", limit {rate:g}/s" if rate is not None else "")
         + f"; {bin_s * 1000:g} ms bins"
     )
@@ -269,9 +262,8 @@ def rate_svg(chart: Mapping[str, Any], title: str) -> str:
     )
     if rate is not None:
         frame.level("rate", rate, f"limit {rate:g}/s")
-    colours = {"sent": (GREY, ""), "accepted": (GREEN, ""), "429": (RED, ""), "model": (BLUE, "6 4")}
     for name, values in per_s.items():
-        colour, dash = colours[name]
+        colour, dash = BIN_COLOURS[name]
         points = [((i + 0.5) * bin_s, min(v, frame.y_max)) for i, v in enumerate(values)]
         frame.series(name, points, colour, dash)
     if peak > frame.y_max:
@@ -280,9 +272,7 @@ def rate_svg(chart: Mapping[str, Any], title: str) -> str:
             f'<text class="clipped" x="{frame.x((where + 0.5) * bin_s) + 6:.1f}" y="{TOP + 12}" fill="#444">'
             f"off scale: {peak:.0f}/s at {where * bin_s:.1f} s (the bucket's burst)</text>"
         )
-    frame.legend(
-        [("sent", GREY, ""), ("accepted", GREEN, ""), ("429", RED, ""), ("model accepted", BLUE, "6 4")]
-    )
+    frame.legend(BIN_LEGEND)
     return frame.svg()
 
 

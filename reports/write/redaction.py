@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from fixtures.contract import Contract, identity_headers
 from fixtures.errors import ConfigError
 from fixtures.redact import Redactor
-from fixtures.stage import StageConfig, load_stage
+from fixtures.stage import load_stage
 
 MARKUP_SUFFIXES = frozenset({".xml", ".html", ".svg"})  # there the mark must be escaped to stay well-formed
 TEXT_SUFFIXES = frozenset({".json", ".xml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".toml", ".yml"})
@@ -34,19 +34,22 @@ def sensitive_headers(contracts: Iterable[Contract]) -> tuple[str, ...]:
     return tuple(sorted({name for contract in contracts for name in identity_headers(contract)}))
 
 
-def sensitive_headers_of_stage(stage_file: str) -> tuple[str, ...]:
-    """The same from a stage file (a rebuild from files); () for what no longer loads."""
+def redaction_of_stage_file(stage_file: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(secret values, credential headers) from a stage file, for a rebuild from files; () for what
+    no longer loads."""
     try:
         stage = load_stage(stage_file) if stage_file else None
     except ConfigError:
-        return ()
+        return (), ()
+    if stage is None:
+        return (), ()
     found = []
-    for api in stage.apis if stage else ():
+    for api in stage.apis:
         try:
             found.append(api.contract())
         except ConfigError:
             continue
-    return sensitive_headers(found)
+    return stage.secrets(), sensitive_headers(found)
 
 
 def redact_tree(value: Any, redactor: TextRedactor) -> Any:
@@ -58,11 +61,6 @@ def redact_tree(value: Any, redactor: TextRedactor) -> Any:
     if isinstance(value, list | tuple):
         return [redact_tree(v, redactor) for v in value]
     return value
-
-
-def stage_secrets(stage: StageConfig) -> tuple[str, ...]:
-    """Every secret value the stage holds (credentials, OAuth2 clients, usage plan keys)."""
-    return stage.secrets()
 
 
 def sweep(root: Path, redactor: TextRedactor) -> list[str]:

@@ -9,23 +9,13 @@ referenced by two results: Allure uses a file once). The gate checks there is no
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 _ENTRY = re.compile(r'd\("([^"]+)","([A-Za-z0-9+/=]*)"\)')
 RESULTS_PREFIX = "data/test-results/"
-REPORT_URL_ENV = "STAGEGATE_REPORT_URL"  # where report.html is published (e.g. the CI artifact's URL)
-
-
-def report_url() -> str:
-    """The published report's http(s) address, or "": Allure links only to absolute http(s) URLs,
-    so without it the pages name results by their place in the tree instead of linking."""
-    url = os.environ.get(REPORT_URL_ENV, "").strip().split("#", 1)[0]
-    return url if url.startswith(("http://", "https://")) else ""
 
 
 def entries(page: str, prefix: str = "") -> dict[str, bytes]:
@@ -67,8 +57,3 @@ def missed_attachments(page: str) -> list[str]:
             if link.get("missed")
         }
     )
-
-
-def fragment(result_uuid: str) -> str:
-    """Allure 3's address of a result inside the single file: #/<md5 of the result's uuid>."""
-    return "#/" + hashlib.md5(result_uuid.encode("utf-8")).hexdigest()  # noqa: S324 - Allure's id scheme

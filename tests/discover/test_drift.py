@@ -166,7 +166,7 @@ def test_the_gate_skips_load_with_a_drift_reason(
     )
     for name, value in env_names(text).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(run, "probe", lambda stage: "no network in the self-tests")  # nothing is sent
+    monkeypatch.setattr(run, "unreachable_stage", lambda stage, timeout_s: "no network in the self-tests")
     args = argparse.Namespace(
         stage=str(out), fault=[], no_load=False, smoke=False, no_html=True, out=str(tmp_path / "out")
     )

@@ -170,7 +170,7 @@ def api(
         load_allowed=False,
         read_only=True,
         tolerance=Tolerance(),
-        emulated=EmulatedApi("tests", stage_name, Limit(10000, 5000), timeout_ms),
+        emulated=EmulatedApi("tests", stage_name, integration_timeout_ms=timeout_ms),
     )
 
 

@@ -1,7 +1,7 @@
 """HTTP API flavour audit: each rule of the issue at the HTTP level (status, exact body, headers).
 
 Through the ASGI app in-process (tests/emulator/asgi_client.py); rules and sources in
-../shared/aws-behaviour.md. Every rejection has its positive control beside it.
+docs/aws-behaviour.md. Every rejection has its positive control beside it.
 """
 
 from __future__ import annotations

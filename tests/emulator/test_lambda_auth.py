@@ -1,4 +1,7 @@
-"""Lambda authorizers: identity sources, simple and IAM responses, errors, cache (aws-behaviour.md s3)."""
+"""Lambda authorizers: identity sources, simple and IAM responses, errors, cache.
+
+Facts: docs/aws-behaviour.md s3.
+"""
 
 from __future__ import annotations
 

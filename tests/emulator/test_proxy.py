@@ -1,4 +1,4 @@
-"""Lambda proxy payloads 1.0 and 2.0: event shapes and response rules (aws-behaviour.md s8)."""
+"""Lambda proxy payloads 1.0 and 2.0: event shapes and response rules (docs/aws-behaviour.md s8)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Each test drives the ASGI app in-process (tests/emulator/asgi_client.py) and ass
 body bytes (REST: '{"message": "..."}' with the space) and headers, with a positive control beside
 each rejection. The stage is the partner API of stages/local.toml, or the audit contract
 tests/data/contracts/audit_rest/partner_gaps.json for what the partner API lacks.
-Facts: ../shared/aws-behaviour.md.
+Facts: docs/aws-behaviour.md.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def test_unknown_path_and_method_on_partner_api_403_missing_authentication_token
 
 
 def test_cognito_authorizer_id_token_passes_bad_signature_issuer_expiry_401(partner: Partner) -> None:
-    """aws-behaviour.md s3: Cognito user pool authorizer, missing/invalid token -> 401 Unauthorized."""
+    """docs/aws-behaviour.md s3: Cognito user pool authorizer, missing/invalid token -> 401 Unauthorized."""
     key = ("x-api-key", partner.key)
     ok = partner.send("GET", "/appointments/appt-1001", [key, ("Authorization", partner.tokens.valid())])
     assert ok.status in (200, 404) and header(ok, "x-amzn-ErrorType") is None  # the handler answered

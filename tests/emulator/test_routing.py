@@ -1,4 +1,4 @@
-"""Route selection rules (aws-behaviour.md s1, s9; DOCS http-api-develop-routes)."""
+"""Route selection rules (docs/aws-behaviour.md s1, s9; DOCS http-api-develop-routes)."""
 
 from __future__ import annotations
 

@@ -9,11 +9,14 @@ import sys
 import urllib.error
 import urllib.request
 from email.message import Message
+from pathlib import Path
 
 import pytest
 
 from fixtures.emulator.serve.runner import start_emulator
 from fixtures.errors import ConfigError
+from fixtures.stage import load_stage
+from fixtures.stage.copies import private_stage
 from fixtures.tokens import TokenFactory
 
 pytestmark = pytest.mark.slow
@@ -30,20 +33,15 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, M
         return err.code, err.read(), err.headers
 
 
-def private_stage(directory) -> str:
+def own_stage(directory: Path) -> str:
     """stages/local.toml with the issuer keys in `directory` (runs elsewhere keep their own keys)."""
-    with open(os.path.join(ROOT, "stages", "local.toml"), encoding="utf-8") as handle:
-        text = handle.read().replace('"out/local/issuer/', f'"{directory}/')
-    path = os.path.join(str(directory), "local.toml")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return path
+    return str(private_stage(load_stage("local"), directory))
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory):
     directory = tmp_path_factory.mktemp("emu")
-    with start_emulator(private_stage(directory), log_path=str(directory / "emulator.log")) as running:
+    with start_emulator(own_stage(directory), log_path=str(directory / "emulator.log")) as running:
         yield running
     assert running.process.poll() is not None  # stopped, no orphan
 
@@ -86,7 +84,7 @@ def test_access_log_reaches_the_log_file(emulator) -> None:
 
 
 def test_fault_reaches_the_subprocess(tmp_path) -> None:
-    stage = private_stage(tmp_path)
+    stage = own_stage(tmp_path)
     with start_emulator(stage, faults=["routing.unknown_route_200"], log_path=str(tmp_path / "l")) as emu:
         status, _, _ = _get(emu.base_url_for("portal") + "/no/such/route")
     assert status == 200
@@ -116,5 +114,5 @@ def test_cli_bad_stage_is_one_line_exit_2() -> None:
 def test_runner_failure_is_the_emulators_one_line_configuration_error(tmp_path) -> None:
     """An emulator that refuses its configuration (exit 2) is a ConfigError with its one line."""
     with pytest.raises(ConfigError, match=r"unknown fault\(s\) no.such_fault") as info:
-        start_emulator(private_stage(tmp_path), faults=["no.such_fault"], log_path=str(tmp_path / "l"))
+        start_emulator(own_stage(tmp_path), faults=["no.such_fault"], log_path=str(tmp_path / "l"))
     assert "\n" not in str(info.value) and "Traceback" not in str(info.value)

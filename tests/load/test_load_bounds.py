@@ -20,16 +20,6 @@ from load.timeline import check_length, guard, keys_of, plan_stage
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def stage() -> StageConfig:
-    return load_stage("local").with_port(8999)
-
-
-@pytest.fixture(scope="module")
-def contracts(stage: StageConfig) -> dict:
-    return {api.name: api.contract() for api in stage.apis}
-
-
 def _with_stage_limit(stage: StageConfig, api: str, limit: Limit) -> StageConfig:
     apis = tuple(
         dataclasses.replace(a, throttle=dataclasses.replace(a.throttle, stage=limit)) if a.name == api else a

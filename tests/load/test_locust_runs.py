@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.emulator.gateway.faults import FAULTS
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCUST = str(Path(sys.executable).parent / "locust")
 LOCUSTFILE = str(ROOT / "load" / "locustfile.py")
@@ -101,22 +103,11 @@ def test_embedded_stage_passes_every_scenario(tmp_path: Path) -> None:
     assert "consumes quota" in done.stdout
 
 
-# Each seeded fault, and the scenario that must fail because of it.
-FAULTS = {
-    "throttle.off": "portal.burst",
-    "throttle.burst_doubled": "portal.burst",
-    "throttle.bucket_starts_empty": "portal.burst",
-    "throttle.rate_halved": "portal.over-rate",
-    "throttle.route_override_ignored": "portal.per-route",
-    "throttle.route_limit_whole_stage": "portal.per-route",
-    "throttle.shared_plan_buckets": "partner.key-isolation",
-    "throttle.quota_off": "partner.quota",
-    "throttle.quota_off_by_one": "partner.quota",
-    "throttle.quota_as_throttled": "partner.quota",
-}
+# Each seeded fault a load scenario must catch, and that scenario (the fault table's).
+CAUGHT_BY_SCENARIO = sorted((fault.name, scenario) for fault in FAULTS for scenario in fault.scenarios)
 
 
-@pytest.mark.parametrize(("fault", "scenario"), sorted(FAULTS.items()))
+@pytest.mark.parametrize(("fault", "scenario"), CAUGHT_BY_SCENARIO)
 def test_seeded_throttle_fault_fails_its_scenario(fault: str, scenario: str, tmp_path: Path) -> None:
     done = _locust(
         "--stage", "local", "--scenario", scenario, "--emulator-fault", fault, "--out-dir", str(tmp_path)
@@ -129,7 +120,7 @@ def test_seeded_throttle_fault_fails_its_scenario(fault: str, scenario: str, tmp
 
 def test_same_scenarios_without_fault_pass(tmp_path: Path) -> None:
     """Positive control for the fault runs: the same scenario selection passes on a correct gateway."""
-    picked = sorted(set(FAULTS.values()))
+    picked = sorted({scenario for _, scenario in CAUGHT_BY_SCENARIO})
     done = _locust(
         "--stage", "local", *[a for s in picked for a in ("--scenario", s)], "--out-dir", str(tmp_path)
     )

@@ -13,21 +13,12 @@ import pytest
 from fixtures.errors import ConfigError
 from fixtures.stage import ApiConfig, Limit, StageConfig, Throttle, Tolerance, UsagePlan, load_stage
 from fixtures.stage.limits import THROTTLE_KEYS, throttle
+from fixtures.stage.model import ACCOUNT_DEFAULT
 from fixtures.stage.tomlcheck import Context, Table
 from load.records import Observation
-from load.scenarios import ACCOUNT_DEFAULT, NAMES, Bounds, Run, Scenario
+from load.scenarios import NAMES, Bounds, Run, Scenario
 from load.timeline import guard, plan_stage
 from load.verdict import judge
-
-
-@pytest.fixture(scope="module")
-def stage() -> StageConfig:
-    return load_stage("local").with_port(8999)
-
-
-@pytest.fixture(scope="module")
-def contracts(stage: StageConfig) -> dict:
-    return {api.name: api.contract() for api in stage.apis}
 
 
 def test_every_api_gets_its_scenarios_and_none_is_skipped(stage: StageConfig, contracts: dict) -> None:

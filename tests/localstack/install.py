@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-# The pins that made host mode start (../shared/FIELD-NOTES.md): cbor2 6 removed cbor2._decoder,
+# The pins that made host mode start (docs/field-notes.md): cbor2 6 removed cbor2._decoder,
 # pyOpenSSL 25 removed X509.add_extensions; both break start-up.
 REQUIREMENTS = (
     "localstack-core[runtime]==2026.3.0",

@@ -43,7 +43,7 @@ def free_port() -> int:
 
 
 def environment(port: int, home: Path) -> dict[str, str]:
-    """The host-mode settings that made it start here (../shared/FIELD-NOTES.md)."""
+    """The host-mode settings that made it start here (docs/field-notes.md)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
     env.update(
         {

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from reports.write.report_data import fragment
+from reports.allure_ids import fragment
 
 FLAGS = (
     "--headless",

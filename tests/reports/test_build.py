@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reports.build import ContractFile, RunInfo, build, contract_digest, info_from_previous
+from reports.build import build
 from reports.gate import Part, SecondSample
+from reports.read.previous import info_from_previous
+from reports.run_info import ContractFile, RunInfo, contract_digest
 from reports.write.charts import per_second_svg
 from reports.write.summary import console_table, markdown
 

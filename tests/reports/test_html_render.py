@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from reports.build import ContractFile, RunInfo, build, contract_digest
+from reports.allure_ids import REPORT_URL_ENV, fragment
+from reports.build import build
 from reports.gate import Part
+from reports.run_info import ContractFile, RunInfo, contract_digest
 from reports.write.history import HISTORY_FILE
 from reports.write.html import allure_bin, render, strip_analytics
-from reports.write.report_data import REPORT_URL_ENV, fragment, missed_attachments, results_of
+from reports.write.report_data import missed_attachments, results_of
 from tests.reports.browser import chromium, dump_dom, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from conformance.harness.diagnosis import FAILURE_PROPERTY
+from fixtures.failure_record import FAILURE_PROPERTY, FAMILY_PROPERTY
 from reports.gate import ScenarioResult, SecondSample
 from reports.read.conformance import AllureEntry, parse_junit
 from reports.write.allure_tidy import tidy_fixtures
@@ -41,10 +41,12 @@ def _fields(origin: str, status: int = 204) -> dict[str, Any]:
 
 
 def _case(name: str, fields: dict[str, Any] | None, outcome: str = "failure") -> str:
-    props = ""
+    """A junit test case as the conformance plugin leaves it: its family and its failure record."""
+    props = f'<property name="{FAMILY_PROPERTY}" value="cors"/>'
     if fields is not None:
         value = json.dumps(fields).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-        props = f'<properties><property name="{FAILURE_PROPERTY}" value="{value}"/></properties>'
+        props += f'<property name="{FAILURE_PROPERTY}" value="{value}"/>'
+    props = f"<properties>{props}</properties>"
     body = f'<{outcome} message="rule: {name}">x</{outcome}>' if outcome else ""
     return f'<testcase classname="conformance.test_cors" name="{name}">{body}{props}</testcase>'
 
@@ -60,7 +62,9 @@ ORIGINS = ("https://evil.example", "null", "https://portal.clinic.com.evil.examp
 def _grouped() -> tuple[Any, ...]:
     cases = [_case(f"{RULE}[portal x origin {o}]", _fields(o)) for o in ORIGINS]
     cases.append(_case(f"{RULE}[partner x origin https://evil.example]", None, ""))  # passed
-    cases.append(_case("test_other[portal]", None, "error"))
+    crash = {"rule": "test_other[portal]", "family": "cors", "kind": "error", "exception": "RuntimeError",
+             "message": "setup broke", "phase": "setup"}  # fmt: skip
+    cases.append(_case("test_other[portal]", crash, "error"))
     entries = {
         ("conformance.test_cors", f"{RULE}[portal x origin {o}]"): AllureEntry("cors", "portal", f"u-{o}")
         for o in ORIGINS
@@ -84,6 +88,7 @@ def test_failures_are_grouped_per_rule_and_cause_from_the_recorded_fields() -> N
     assert d["report"]["link"].startswith("report.html#/") and d["report"]["full_name"].endswith(f"#{RULE}")
     assert "received 204 access-control-allow-origin" in first.message and "likely cause:" in first.message
     assert other.test_id == "test_cors::test_other" and other.detail["kind"] == "error"
+    assert other.message == "RuntimeError: setup broke (in setup)"  # from the record, not the text
 
 
 def _gate(**extra: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from fixtures.stage import load_stage
 from fixtures.stage.copies import dumps, env_name, private_stage, write_resolved_stage
-from reports.write.redaction import stage_secrets
 
 
 def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path: Path) -> None:
@@ -23,7 +22,7 @@ def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path:
         path, env = write_resolved_stage(stage, 45678, tmp_path)
         text = path.read_text()
         assert "{port}" not in text and "port = 45678" in text
-        for secret in stage_secrets(stage):
+        for secret in stage.secrets():
             assert secret not in text
         resolved = load_stage(str(path), environ=env)
     finally:
@@ -35,7 +34,7 @@ def test_resolved_stage_loads_as_remote_with_the_same_secrets_from_env(tmp_path:
         "http://127.0.0.1:45678/portal",
         "http://127.0.0.1:45678/partner/v1",
     ]
-    assert set(stage_secrets(resolved)) == set(stage_secrets(stage))
+    assert set(resolved.secrets()) == set(stage.secrets())
     assert [a.load_allowed for a in resolved.apis] == [a.load_allowed for a in stage.apis]
     assert all(name.startswith("STAGEGATE_LOCAL_") for name in env)
     # The parts read the stage's deviations and waivers beside the file they are given.
@@ -79,7 +78,7 @@ def test_private_stage_moves_only_the_signing_keys_into_the_runs_folder(tmp_path
     assert own.embedded and own.name == stage.name
     assert [a.contract_path for a in own.apis] == [a.contract_path for a in stage.apis]
     assert [a.throttle for a in own.apis] == [a.throttle for a in stage.apis]
-    assert set(stage_secrets(own)) == set(stage_secrets(stage))
+    assert set(own.secrets()) == set(stage.secrets())
 
 
 def test_resolved_stage_of_the_started_emulator_points_at_its_own_keys(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from reports.read.conformance import family_of, parse_junit, read_conformance
 from reports.read.load import fallback_detail, read_load
 
 DATA = Path(__file__).parent / "data"
-MIXED = DATA / "conformance_mixed"  # written by a real pytest 9.2 + allure-pytest run
+# Written by a real pytest 9.2 + allure-pytest run; the junit properties added as the conformance
+# plugin writes them (each test's family; a failure record for test_fail, test_xpass, test_error).
+MIXED = DATA / "conformance_mixed"
 
 
 def test_mixed_junit_counts_every_outcome() -> None:
@@ -26,18 +29,31 @@ def test_mixed_junit_counts_every_outcome() -> None:
     assert [i.test_id for i in result.failures] == ["test_cors::test_fail", "test_cors::test_error"]
     assert [i.test_id for i in result.xpasses] == ["test_cors::test_xpass"]
     assert result.xpasses[0].message == "known deviation Y"
+    fail, error = result.failures  # what went wrong, from each record
+    assert fail.message == "AssertionError: boom Bearer abc.def.ghi"
+    assert error.message == "RuntimeError: setup broke (in setup)"
 
 
-def test_family_comes_from_the_allure_feature_label_then_the_module() -> None:
+def _testcase(*properties: tuple[str, str]) -> ET.Element:
+    case = ET.Element("testcase", classname="conformance.test_cors", name="t")
+    listed = ET.SubElement(case, "properties")
+    for name, value in properties:
+        ET.SubElement(listed, "property", name=name, value=value)
+    return case
+
+
+def test_family_comes_from_the_allure_feature_label_then_the_suites_property() -> None:
     result = read_conformance(MIXED / "junit.xml", MIXED / "allure-results")
     assert result is not None and set(result.families) == {"cors"}
-    assert family_of("conformance.test_validation", "test_x", {}) == "validation"
-    assert family_of("conformance.test_cors", "t", {("conformance.test_cors", "t"): "auth"}) == "auth"
+    assert family_of(_testcase(("stagegate.family", "validation")), {}) == "validation"
+    labelled = {("conformance.test_cors", "t"): "auth"}
+    assert family_of(_testcase(("stagegate.family", "validation")), labelled) == "auth"
+    assert family_of(_testcase(), {}) == "other"  # the module name is not read: the suite decides
 
 
-def test_without_allure_labels_families_fall_back_to_module(tmp_path: Path) -> None:
+def test_without_allure_labels_families_come_from_the_suites_property(tmp_path: Path) -> None:
     result = read_conformance(MIXED / "junit.xml", tmp_path / "absent")
-    assert result is not None and set(result.families) == {"cors"}  # module test_cors
+    assert result is not None and set(result.families) == {"cors"}  # stagegate.family
 
 
 def test_missing_junit_means_no_result_and_bad_xml_is_an_error(tmp_path: Path) -> None:
@@ -165,8 +181,9 @@ def test_a_narrowed_load_run_says_so_in_its_selection(tmp_path: Path) -> None:
 
 
 def test_an_erroring_case_reads_as_its_exception_not_its_arguments() -> None:
-    from xml.sax.saxutils import escape
+    from xml.sax.saxutils import escape, quoteattr
 
+    from fixtures.failure_record import FAILURE_PROPERTY, FailureRecord
     from reports.read.conformance import parse_junit
 
     text = (
@@ -174,10 +191,20 @@ def test_an_erroring_case_reads_as_its_exception_not_its_arguments() -> None:
         "    def test_x(suite, check):\n>       api.send(spec)\nE   UnicodeEncodeError: 'latin-1' codec"
         " can't encode character\n"
     )
-    junit = (
-        '<testsuites><testsuite><testcase classname="conformance.test_cors" name="test_x[portal]">'
-        f"<error>{escape(text)}</error></testcase></testsuite></testsuites>"
+    crash = FailureRecord(
+        "test_x[portal]", "cors", "error", exception="UnicodeEncodeError", message="'latin-1' codec can't"
     )
-    _, _, failures, _ = parse_junit(junit, {})
-    assert failures and "UnicodeEncodeError" in failures[0].message
-    assert "Suite object" not in failures[0].message
+    value = quoteattr(crash.to_json())
+    record = f'<properties><property name="{FAILURE_PROPERTY}" value={value}/></properties>'
+
+    def junit(properties: str) -> str:
+        return (
+            '<testsuites><testsuite><testcase classname="conformance.test_cors" name="test_x[portal]">'
+            f"{properties}<error>{escape(text)}</error></testcase></testsuite></testsuites>"
+        )
+
+    _, _, failures, _ = parse_junit(junit(record), {})
+    assert failures and failures[0].message == "UnicodeEncodeError: 'latin-1' codec can't"
+    _, _, failures, _ = parse_junit(junit(""), {})  # no record: the text is never parsed
+    assert failures[0].detail["kind"] == "error" and "Suite object" not in failures[0].message
+    assert "UnicodeEncodeError" not in failures[0].message and "no failure record" in failures[0].message
