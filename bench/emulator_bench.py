@@ -48,21 +48,21 @@ async def hello_app(scope: dict, receive, send) -> None:  # noqa: ANN001
 
 
 def _bench_stage(directory: str) -> str:
-    """stages/local.toml with the portal's stage and account limits raised (no 429 during the run)."""
-    with open(os.path.join(ROOT, "stages", "local.toml"), encoding="utf-8") as handle:
-        text = handle.read()
-    text = text.replace(
-        "[apis.portal.throttle]\nrate = 100\nburst = 200",
-        "[apis.portal.throttle]\nrate = 1000000\nburst = 1000000",
-    )
-    text = text.replace(
-        'stage_name = "$default"', 'stage_name = "$default"\naccount_rate = 1000000\naccount_burst = 1000000'
-    )
-    text = text.replace('"out/local/issuer/', f'"{directory}/')  # a private issuer key for this run
-    path = os.path.join(directory, "bench.toml")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return path
+    """stages/local.toml with a private issuer key for this run (fixtures.stage.copies) and the
+    portal's stage and account limits raised (no 429 during the run)."""
+    import tomllib
+    from pathlib import Path
+
+    from fixtures.stage import load_stage
+    from fixtures.stage.copies import dumps, private_stage
+
+    path = private_stage(load_stage("local"), Path(directory))
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    portal = raw["apis"]["portal"]
+    portal["throttle"].update(rate=1000000, burst=1000000)
+    portal["emulator"].update(account_rate=1000000, account_burst=1000000)
+    path.write_text(dumps(raw), encoding="utf-8")
+    return str(path)
 
 
 def _wait_ready(url: str, deadline_s: float = 10.0) -> None:

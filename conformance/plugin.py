@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from conformance.harness.diagnosis import RuleFailure
 from fixtures.contract import Contract
 from fixtures.errors import ConfigError
 from fixtures.failure_record import FAILURE_PROPERTY, FAMILY_PROPERTY, FailureRecord, first_line
+from fixtures.redact import Redactor
 from fixtures.stage import StageConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +119,9 @@ class RunRecord:
 
 LOADED = pytest.StashKey[Loaded]()
 RUN = pytest.StashKey[RunRecord]()
+# The suite's redaction of text (stage secrets, tokens learnt during the run, credential headers),
+# set by session.py's `suite` fixture: the plugin cannot import session.py (session imports it).
+REDACT = pytest.StashKey[Callable[[str], str]]()
 NO_CASE_RULES = pytest.StashKey[tuple[str, ...]]()
 
 
@@ -309,6 +313,14 @@ def failure_record(
     return FailureRecord(rule, family, "error", exception=words, message=first_line(str(error)), phase=phase)
 
 
+def _redact(config: pytest.Config, text: str) -> str:
+    """Text through the suite's redactor; before any test set the suite up, the stage's secrets."""
+    redact = config.stash.get(REDACT, None)
+    if redact is None:
+        redact = Redactor.for_stage(config.stash[LOADED].stage).text
+    return redact(text)
+
+
 # tryfirst: the outermost wrapper, so the exception read here has been through session.py's redaction.
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
@@ -321,7 +333,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if any(name == FAILURE_PROPERTY for name, _ in item.user_properties):
         return
     marker = item.get_closest_marker("xfail")
-    reason = str(marker.kwargs.get("reason", "")) if marker is not None else ""
+    reason = _redact(item.config, str(marker.kwargs.get("reason", ""))) if marker is not None else ""
     error = call.excinfo.value if call.excinfo is not None else None
     recorded = (FAILURE_PROPERTY, failure_record(item.name, family, report.when, error, reason).to_json())
     item.user_properties.append(recorded)

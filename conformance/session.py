@@ -13,7 +13,7 @@ from conformance.harness.api import ApiUnderTest
 from conformance.harness.client import Exchange, HttpClient
 from conformance.harness.credentials import ApiCredentials, Unavailable
 from conformance.harness.expect import Check
-from conformance.plugin import LOADED, Loaded, family_of
+from conformance.plugin import LOADED, REDACT, Loaded, family_of
 from fixtures.contract import identity_headers
 from fixtures.redact import Redactor
 from fixtures.stage import StageConfig
@@ -95,6 +95,7 @@ SUITE = pytest.StashKey[Suite]()
 def suite(live_stage: StageConfig, loaded: Loaded, pytestconfig: pytest.Config) -> Iterator[Suite]:
     state = Suite(live_stage, loaded)
     pytestconfig.stash[SUITE] = state
+    pytestconfig.stash[REDACT] = state.redactor.text  # the plugin's records, a passing deviation's reason
     yield state
     state.close()
 

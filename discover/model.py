@@ -6,7 +6,6 @@ The same records come from AWS (discover/aws_http.py, discover/aws_rest.py) and 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +14,6 @@ from fixtures.contract import Authorizer, CorsConfig, Flavor
 from fixtures.contract.routes import ANY_METHOD, OPENAPI_METHODS
 from fixtures.stage import Limit
 from fixtures.stage.model import ACCOUNT_DEFAULT
-
-_NOT_BARE = re.compile(r"[^A-Z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -73,12 +70,6 @@ class DiscoveredApi:
     deployed: Deployed
     contract: Mapping[str, Any]  # OpenAPI 3 document with x-amazon-apigateway-* extensions
     contract_source: str  # how the contract was obtained (one line)
-
-
-def env_name(*parts: str) -> str:
-    """A suggested environment variable name: STAGEGATE_<PARTS> in upper case, '_' between words."""
-    words = [_NOT_BARE.sub("_", part.upper()).strip("_") for part in ("stagegate", *parts)]
-    return "_".join(word for word in words if word)
 
 
 def execute_api_endpoint(api_id: str, region: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from discover.model import execute_api_endpoint
+from fixtures.contract.identity import identity_header
 from fixtures.contract.routes import ANY_METHOD
 
 VALIDATOR = "x-amazon-apigateway-request-validator"
@@ -173,9 +174,8 @@ def _api_key_scheme(schemes: dict[str, Any], parts: RestApiParts, notes: list[st
 
 
 def _header_of(source: str) -> str:
-    prefix = "method.request.header."
-    first = source.split(",")[0].strip()
-    return first[len(prefix) :] if first.startswith(prefix) else "Authorization"
+    """The scheme's header: the one the first identity source names, else Authorization (as AWS exports)."""
+    return identity_header(source.split(",")[0]) or "Authorization"
 
 
 def _authorizer_schemes(schemes: dict[str, Any], parts: RestApiParts, notes: list[str]) -> dict[str, str]:

@@ -28,7 +28,14 @@ from discover.model import (
     stage_url,
 )
 from fixtures.behaviour import HTTP_INTEGRATION_TIMEOUT_MS
-from fixtures.contract import Authorizer, CognitoAuthorizer, CorsConfig, JwtAuthorizer, LambdaAuthorizer
+from fixtures.contract import (
+    Authorizer,
+    CognitoAuthorizer,
+    CorsConfig,
+    JwtAuthorizer,
+    LambdaAuthorizer,
+    identity_header,
+)
 from fixtures.contract.routes import ANY_METHOD
 from fixtures.stage import Limit
 
@@ -339,6 +346,12 @@ def _http_authorizer(reader: _Reader, auth: Resource) -> Authorizer:
     )
 
 
+def _scheme_header(sources: tuple[str, ...]) -> str:
+    """The apiKey scheme's header `name`: the header the first identity source names; "Authorization"
+    when there is none or it is no header (a query string, a context variable: identitySource has it)."""
+    return (identity_header(sources[0]) if sources else None) or "Authorization"
+
+
 def _http_scheme(auth: Authorizer) -> dict[str, Any]:
     if isinstance(auth, JwtAuthorizer):
         return {
@@ -351,7 +364,7 @@ def _http_scheme(auth: Authorizer) -> dict[str, Any]:
             },
         }
     assert isinstance(auth, LambdaAuthorizer)
-    header = auth.identity_sources[0].rsplit(".", 1)[-1] if auth.identity_sources else "Authorization"
+    header = _scheme_header(auth.identity_sources)
     ext: dict[str, Any] = {
         "identitySource": ",".join(auth.identity_sources),
         "authorizerUri": f"arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/"
@@ -545,7 +558,7 @@ def _rest_authorizer(reader: _Reader, auth: Resource) -> Authorizer:
 
 def _rest_scheme(auth: Authorizer) -> dict[str, Any]:
     if isinstance(auth, CognitoAuthorizer):
-        header = auth.identity_source.rsplit(".", 1)[-1]
+        header = _scheme_header((auth.identity_source,))
         ext: dict[str, Any] = {"type": "cognito_user_pools", "providerARNs": list(auth.provider_arns)}
         return {
             "type": "apiKey",
@@ -563,7 +576,7 @@ def _rest_scheme(auth: Authorizer) -> dict[str, Any]:
     }
     if auth.identity_validation_regex:
         ext["identityValidationExpression"] = auth.identity_validation_regex
-    header = auth.identity_sources[0].rsplit(".", 1)[-1] if auth.identity_sources else "Authorization"
+    header = _scheme_header(auth.identity_sources)
     if auth.kind == "request":
         ext["identitySource"] = ", ".join(auth.identity_sources)
         header = "Unused"

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from discover.errors import DiscoverError
-from discover.model import DiscoveredApi, contract_routes, env_name
+from discover.model import DiscoveredApi, contract_routes
 from fixtures.stage import Limit
+from fixtures.stage.copies import env_name
 from fixtures.stage.model import ACCOUNT_DEFAULT
 from fixtures.stage.tomlcheck import toml_key
 

@@ -138,12 +138,13 @@ class Session:
             )
         emulator, worker_stage = None, options.stage
         if stage.needs_emulator:
-            from fixtures.emulator.gateway.faults import known_faults
+            from fixtures.emulator.gateway.faults import UnknownFaults, check_faults
             from fixtures.emulator.serve.runner import start_emulator
 
-            unknown = sorted(set(options.emulator_fault) - set(known_faults()))
-            if unknown:
-                raise ConfigError("--emulator-fault", ",".join(unknown), "unknown emulator fault")
+            try:
+                check_faults(options.emulator_fault)
+            except UnknownFaults as exc:
+                raise ConfigError("--emulator-fault", ",".join(exc.names), "unknown emulator fault") from None
 
             folder = os.path.join(options.out_dir, stage.name, "load", f"run-{os.getpid()}")
             copy = str(private_stage(stage, Path(folder)))

@@ -111,11 +111,12 @@ def run_gate(args: argparse.Namespace, progress: ProgressLine) -> int:
         )
         return EXIT_CONFIG_ERROR
     if args.fault:
-        from fixtures.emulator.gateway.faults import known_faults
+        from fixtures.emulator.gateway.faults import UnknownFaults, check_faults
 
-        unknown = sorted(set(args.fault) - set(known_faults()))
-        if unknown:
-            print(f"stagegate: configuration error: unknown --fault {', '.join(unknown)}", file=sys.stderr)
+        try:
+            check_faults(args.fault)
+        except UnknownFaults as exc:
+            print(f"stagegate: configuration error: unknown --fault {', '.join(exc.names)}", file=sys.stderr)
             return EXIT_CONFIG_ERROR
     try:
         waivers = dict(load_deviations(stage).waivers)

@@ -113,7 +113,7 @@ def test_a_real_run_records_every_failure_error_and_passing_deviation(tmp_path: 
     that passes: junit.xml holds a record for each, and the reports read them as fields."""
     stage = local_stage_copy(tmp_path)
     (tmp_path / "local.deviations.toml").write_text(
-        '[deviations]\n"test_actual_response_carries_cors_headers[portal]" = "ticket 7"\n'
+        '[deviations]\n"test_actual_response_carries_cors_headers[portal]" = "ticket 7 Bearer xyz.uvw.rst"\n'
     )
     (tmp_path / "stagegate_crashes.py").write_text(CRASHES)
     junit = tmp_path / "junit.xml"
@@ -135,11 +135,12 @@ def test_a_real_run_records_every_failure_error_and_passing_deviation(tmp_path: 
     assert rule is not None and (rule.kind, rule.cause) == ("answer", "cors.config")
     crash = records["test_gateway_error_carries_cors_headers[partner]"]
     assert crash is not None and crash.line() == f"RuntimeError: setup broke Bearer {REDACTED} (in setup)"
-    assert "abc.def.ghi" not in junit.read_text()
+    assert "abc.def.ghi" not in junit.read_text() and "xyz.uvw.rst" not in junit.read_text()
     result = read_conformance(junit, tmp_path / "no-allure", done.returncode)
     assert result is not None
     assert (result.counts.failed, result.counts.errors, result.counts.xpassed) == (3, 1, 1)
     messages = {i.message for i in result.failures}
     assert "KeyError: 'no such thing'" in messages
     assert any("received 404" in m and "likely cause: CORS configuration" in m for m in messages)
-    assert [i.message for i in result.xpasses] == ["known deviation: ticket 7"]
+    # The passing deviation's record: its reason through the suite's redactor, like every record.
+    assert [i.message for i in result.xpasses] == [f"known deviation: ticket 7 Bearer {REDACTED}"]

@@ -227,14 +227,20 @@ def _outcome(case: ET.Element, record: FailureRecord | None) -> tuple[Counts, st
     if failure is not None:
         if record is not None and record.kind == "xpass":
             return Counts(xpassed=1), record.line()
-        return Counts(failed=1), record.line() if record else f"failed ({NO_RECORD})"
+        return Counts(failed=1), record.line() if record else _without_record("failed", failure)
     if error is not None:
-        return Counts(errors=1), record.line() if record else f"error ({NO_RECORD})"
+        return Counts(errors=1), record.line() if record else _without_record("error", error)
     if skipped is not None:
         if skipped.get("type") == "pytest.xfail":
             return Counts(xfailed=1), None
         return Counts(skipped=1), None
     return Counts(passed=1), None
+
+
+def _without_record(outcome: str, element: ET.Element) -> str:
+    """No record (a collection error, a crash outside a test): pytest's own one-line summary, if any."""
+    lines = (element.get("message") or "").strip().splitlines()
+    return f"{outcome}: {lines[0].strip()} ({NO_RECORD})" if lines else f"{outcome} ({NO_RECORD})"
 
 
 def read_conformance(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.contract import JwtAuthorizer, load_contract
+from fixtures.contract import JwtAuthorizer, LambdaAuthorizer, load_contract
 from fixtures.stage import Limit, load_stage
 from reports.cli import main
 from tests.discover.clinic_aws import env_names
@@ -167,3 +167,57 @@ def test_bad_terraform_input(
     assert discover(module, tmp_path / "s.toml", *argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err, err
+
+
+KIOSK_AUTHORIZER = """
+resource "aws_apigatewayv2_authorizer" "kiosk" {
+  api_id                            = aws_apigatewayv2_api.portal.id
+  authorizer_type                   = "REQUEST"
+  authorizer_uri                    = aws_lambda_function.appointments.invoke_arn
+  authorizer_payload_format_version = "2.0"
+  enable_simple_responses           = true
+  identity_sources                  = ["SOURCE"]
+  name                              = "kiosk"
+}
+"""
+
+
+def _kiosk_scheme(tmp_path: Path, source: str) -> tuple[dict[str, object], tuple[str, ...]]:
+    """The seed with GET /appointments behind a Lambda authorizer reading `source`: the written
+    scheme and the identity sources of the loaded contract."""
+    import json
+    import shutil
+
+    root = tmp_path / "terraform"
+    shutil.copytree(MODULES, root)
+    portal = root / "modules" / "clinic" / "portal.tf"
+    text = portal.read_text() + KIOSK_AUTHORIZER.replace("SOURCE", source)
+    route = 'route_key            = "GET /appointments"\n  authorization_type   = "JWT"\n'
+    route += "  authorizer_id        = aws_apigatewayv2_authorizer.cognito.id\n"
+    route += '  authorization_scopes = ["appointments/read"]\n'
+    assert route in text
+    text = text.replace(
+        route,
+        'route_key            = "GET /appointments"\n  authorization_type   = "CUSTOM"\n'
+        "  authorizer_id        = aws_apigatewayv2_authorizer.kiosk.id\n",
+    )
+    portal.write_text(text)
+    out = tmp_path / "staging.toml"
+    assert discover(root / "envs" / "staging", out) == 0
+    written = tmp_path / "staging.portal.openapi.json"
+    scheme = json.loads(written.read_text())["components"]["securitySchemes"]["kiosk"]
+    authorizer = load_contract(str(written), "http").authorizers["kiosk"]
+    assert isinstance(authorizer, LambdaAuthorizer)
+    return scheme, authorizer.identity_sources
+
+
+def test_a_lambda_authorizer_reading_a_query_string_names_no_made_up_header(tmp_path: Path) -> None:
+    scheme, sources = _kiosk_scheme(tmp_path, "$request.querystring.token")
+    assert scheme["name"] == "Authorization"  # not "token": the credential is not in a header
+    assert sources == ("$request.querystring.token",)
+
+
+def test_control_a_lambda_authorizer_reading_a_header_names_that_header(tmp_path: Path) -> None:
+    scheme, sources = _kiosk_scheme(tmp_path, "$request.header.X-Kiosk-Token")
+    assert scheme["name"] == "X-Kiosk-Token"
+    assert sources == ("$request.header.X-Kiosk-Token",)

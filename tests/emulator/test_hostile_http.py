@@ -28,6 +28,7 @@ from fixtures.emulator.policy.lambda_auth import LambdaAuth
 from fixtures.emulator.serve.runner import free_port
 from fixtures.emulator.wire import Request
 from fixtures.stage import load_stage
+from fixtures.stage.copies import private_stage
 from fixtures.tokens import TokenFactory, ensure_signing_key
 
 pytestmark = pytest.mark.slow
@@ -38,17 +39,10 @@ HTTP_413 = b'{"message":"Request Too Large"}'
 REST_413 = b'{"message": "Request Too Large"}'
 
 
-def _stage(folder: Path) -> Path:
-    text = (ROOT / "stages" / "local.toml").read_text().replace('"out/local/issuer/', f'"{folder}/')
-    path = folder / "local.toml"
-    path.write_text(text)
-    return path
-
-
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     folder = tmp_path_factory.mktemp("hostile")
-    stage = _stage(folder)
+    stage = private_stage(load_stage("local"), folder)
     for api in load_stage(str(stage)).apis:
         if api.credentials.signing_key is not None:
             ensure_signing_key(api.credentials.signing_key.key_file)
@@ -287,7 +281,7 @@ def test_a_bad_emulator_configuration_is_one_line_and_exit_2(
     tmp_path: Path, args: list[str], stage_edit: tuple[str, str] | None, expected: str
 ) -> None:
     """Before: tracebacks (OverflowError from bind, AttributeError for HANDLERS)."""
-    stage = _stage(tmp_path)
+    stage = private_stage(load_stage("local"), tmp_path)
     if stage_edit is not None:
         stage.write_text(stage.read_text().replace(*stage_edit))
     port = [] if args else ["--port", str(free_port())]

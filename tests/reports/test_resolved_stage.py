@@ -48,6 +48,10 @@ def test_env_names_are_upper_case_identifiers() -> None:
     assert env_name("local", "partner", "key", "quota-test-plan", "disabled key") == (
         "STAGEGATE_LOCAL_PARTNER_KEY_QUOTA_TEST_PLAN_DISABLED_KEY"
     )
+    # One rule for the copies and discover's suggestions: a part with no letter or digit is dropped
+    # (discover meets AWS key names such as "--" or non-Latin ones), never a doubled "_".
+    assert env_name("partner", "key", "--", "Partner 7 (prod)") == "STAGEGATE_PARTNER_KEY_PARTNER_7_PROD"
+    assert env_name("portal", "lambda_token") == "STAGEGATE_PORTAL_LAMBDA_TOKEN"
 
 
 def test_toml_writer_round_trips_nested_tables_arrays_and_quoted_keys() -> None:

@@ -208,3 +208,26 @@ def test_an_erroring_case_reads_as_its_exception_not_its_arguments() -> None:
     _, _, failures, _ = parse_junit(junit(""), {})  # no record: the text is never parsed
     assert failures[0].detail["kind"] == "error" and "Suite object" not in failures[0].message
     assert "UnicodeEncodeError" not in failures[0].message and "no failure record" in failures[0].message
+
+
+def _junit_case(outcome: str) -> str:
+    return (
+        '<testsuites><testsuite><testcase classname="conformance.test_cors" name="test_x">'
+        f"{outcome}</testcase></testsuite></testsuites>"
+    )
+
+
+def test_a_case_without_a_record_reads_as_pytests_own_message() -> None:
+    collection = '<error message="collection failure&#10;second line">E   ImportError: no module</error>'
+    _, _, failures, _ = parse_junit(_junit_case(collection), {})
+    assert failures[0].message == "error: collection failure (the suite kept no failure record)"
+    failed = '<failure message="AssertionError: boom">long text</failure>'
+    _, _, failures, _ = parse_junit(_junit_case(failed), {})
+    assert failures[0].message == "failed: AssertionError: boom (the suite kept no failure record)"
+
+
+def test_control_a_case_without_a_record_or_a_message_says_only_that() -> None:
+    _, _, failures, _ = parse_junit(_junit_case("<error>E   ImportError: no module</error>"), {})
+    assert failures[0].message == "error (the suite kept no failure record)"
+    _, _, failures, _ = parse_junit(_junit_case('<failure message="  ">text</failure>'), {})
+    assert failures[0].message == "failed (the suite kept no failure record)"
