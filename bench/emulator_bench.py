@@ -154,6 +154,7 @@ def main() -> int:
         return in_stack(args.rounds)
 
     from fixtures.emulator.serve.runner import free_port, start_emulator
+    from fixtures.stage import contract_of
     from fixtures.tokens import TokenFactory
 
     wrk = None if args.python_load else _ensure_wrk()
@@ -171,11 +172,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp, start_emulator(_bench_stage(tmp), access_log=False) as emu:
             _wait_ready(f"http://127.0.0.1:{port}/")
             api = emu.stage.api("portal")
-            jwt = api.contract().authorizers["clinic-cognito"]
+            jwt = contract_of(api).authorizers["clinic-cognito"]
             key = api.credentials.signing_key
             token = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience).valid(["appointments/read"])
             url = emu.base_url_for("portal") + "/appointments"
-            origin = api.contract().cors.allow_origins[0]  # type: ignore[union-attr]
+            origin = contract_of(api).cors.allow_origins[0]  # type: ignore[union-attr]
             headers = {"Authorization": f"Bearer {token}", "Origin": origin}
             _check_emulator(url, headers, origin)
             path = urllib.parse.urlsplit(url).path
@@ -217,7 +218,7 @@ def main() -> int:
 def _emulator_app():  # noqa: ANN202
     """The emulator's ASGI app on the bench stage, a valid token, the allowed origin, the path."""
     from fixtures.emulator.serve.server import build_app
-    from fixtures.stage import load_stage
+    from fixtures.stage import contract_of, load_stage
     from fixtures.tokens import TokenFactory, ensure_signing_key
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -227,11 +228,11 @@ def _emulator_app():  # noqa: ANN202
                 ensure_signing_key(api.credentials.signing_key.key_file, regenerate=False)
         api = stage.api("portal")
         app = build_app(stage)
-        jwt = api.contract().authorizers["clinic-cognito"]
+        jwt = contract_of(api).authorizers["clinic-cognito"]
         key = api.credentials.signing_key
         assert key is not None
         token = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience).valid(["appointments/read"])
-    origin = api.contract().cors.allow_origins[0]  # type: ignore[union-attr]
+    origin = contract_of(api).cors.allow_origins[0]  # type: ignore[union-attr]
     path = urllib.parse.urlsplit(api.base_url).path.rstrip("/") + "/appointments"
     return app, token, origin, path
 

@@ -4,7 +4,7 @@ States: passed, failed, waived (a known deviation, or every case on an excluded 
 not_applicable (the API has no such feature, or the stage declares it out of scope: read-only),
 not_exercised (the feature exists but the stage gave no way to test it: a skip, a missing sample
 body, no disabled key), not_run (every case left out of this run's selection, e.g. `-m smoke`).
-The gate blocks on not_exercised unless a person waived it (fixtures/deviations.py); it never
+The gate blocks on not_exercised unless a person waived it (fixtures/stage/deviations.py); it never
 counts a skip as a pass.
 """
 

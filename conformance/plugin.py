@@ -38,7 +38,7 @@ from conformance.coverage import (
     route_gaps,
 )
 from conformance.harness.diagnosis import RuleFailure
-from fixtures.contract import Contract
+from fixtures.contract import Contract, identity_headers
 from fixtures.errors import ConfigError
 from fixtures.failure_record import FAILURE_PROPERTY, FAMILY_PROPERTY, FailureRecord, first_line
 from fixtures.redact import Redactor
@@ -95,6 +95,10 @@ class Loaded:
     faults: tuple[str, ...]
     expectations: dict[str, str]
 
+    def identity_headers(self) -> tuple[str, ...]:
+        """The headers the contracts' authorizers read credentials from: redacted by name."""
+        return tuple(sorted({h for contract in self.contracts.values() for h in identity_headers(contract)}))
+
 
 @dataclass(frozen=True)
 class NoCase:
@@ -122,6 +126,7 @@ RUN = pytest.StashKey[RunRecord]()
 # The suite's redaction of text (stage secrets, tokens learnt during the run, credential headers),
 # set by session.py's `suite` fixture: the plugin cannot import session.py (session imports it).
 REDACT = pytest.StashKey[Callable[[str], str]]()
+STAGE_REDACTOR = pytest.StashKey[Redactor]()  # before the suite fixture: stage_redactor()
 NO_CASE_RULES = pytest.StashKey[tuple[str, ...]]()
 
 
@@ -313,12 +318,38 @@ def failure_record(
     return FailureRecord(rule, family, "error", exception=words, message=first_line(str(error)), phase=phase)
 
 
-def _redact(config: pytest.Config, text: str) -> str:
-    """Text through the suite's redactor; before any test set the suite up, the stage's secrets."""
-    redact = config.stash.get(REDACT, None)
-    if redact is None:
-        redact = Redactor.for_stage(config.stash[LOADED].stage).text
-    return redact(text)
+def stage_redactor(config: pytest.Config) -> Redactor:
+    """Redaction before the suite fixture exists (a setup that fails first): the stage's secrets and
+    the contracts' identity-source headers, what the suite's redactor starts from."""
+    found = config.stash.get(STAGE_REDACTOR, None)
+    if found is None:
+        loaded = config.stash[LOADED]
+        found = Redactor.for_stage(loaded.stage, headers=loaded.identity_headers())
+        config.stash[STAGE_REDACTOR] = found
+    return found
+
+
+def redaction(config: pytest.Config) -> Callable[[str], str]:
+    """The suite's redaction of text, else (no suite yet) the stage's."""
+    return config.stash.get(REDACT, None) or stage_redactor(config).text
+
+
+def redacted(record: FailureRecord, redact: Callable[[str], str]) -> FailureRecord:
+    """The record with every free text through `redact` (its ids, family, kind, cause and phase are
+    the suite's own words): a rule's record already is, an exception's message or a deviation's
+    reason may not be (raised before the suite fixture, it met no redactor)."""
+    return dataclasses.replace(
+        record,
+        sent=redact(record.sent),
+        received=redact(record.received),
+        expected=redact(record.expected),
+        likely_cause=redact(record.likely_cause),
+        body=redact(record.body),
+        protection=redact(record.protection),
+        exception=redact(record.exception),
+        message=redact(record.message),
+        headers=tuple((name, redact(value)) for name, value in record.headers),
+    )
 
 
 # tryfirst: the outermost wrapper, so the exception read here has been through session.py's redaction.
@@ -333,9 +364,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if any(name == FAILURE_PROPERTY for name, _ in item.user_properties):
         return
     marker = item.get_closest_marker("xfail")
-    reason = _redact(item.config, str(marker.kwargs.get("reason", ""))) if marker is not None else ""
+    reason = str(marker.kwargs.get("reason", "")) if marker is not None else ""
     error = call.excinfo.value if call.excinfo is not None else None
-    recorded = (FAILURE_PROPERTY, failure_record(item.name, family, report.when, error, reason).to_json())
+    record = redacted(failure_record(item.name, family, report.when, error, reason), redaction(item.config))
+    recorded = (FAILURE_PROPERTY, record.to_json())
     item.user_properties.append(recorded)
     if report.when == "teardown":  # this report copied the item's properties before the record
         report.user_properties.append(recorded)

@@ -13,8 +13,7 @@ from conformance.harness.api import ApiUnderTest
 from conformance.harness.client import Exchange, HttpClient
 from conformance.harness.credentials import ApiCredentials, Unavailable
 from conformance.harness.expect import Check
-from conformance.plugin import LOADED, REDACT, Loaded, family_of
-from fixtures.contract import identity_headers
+from conformance.plugin import LOADED, REDACT, Loaded, family_of, stage_redactor
 from fixtures.redact import Redactor
 from fixtures.stage import StageConfig
 
@@ -77,8 +76,8 @@ class Suite:
             creds = ApiCredentials(config, contract, stage.timeout_s)
             client = HttpClient(config.base_url, stage.timeout_s, on_exchange=self.log.add)
             self.apis[config.name] = ApiUnderTest(config, contract, client, creds, stage.embedded)
-        headers = tuple(sorted({h for c in loaded.contracts.values() for h in identity_headers(c)}))
-        self.redactor = SuiteRedactor(stage, [api.creds for api in self.apis.values()], headers)
+        every = [api.creds for api in self.apis.values()]
+        self.redactor = SuiteRedactor(stage, every, loaded.identity_headers())
 
     def api(self, name: str) -> ApiUnderTest:
         return self.apis[name]
@@ -206,14 +205,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """
     outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
-    state = item.config.stash.get(SUITE, None)
-    if state is None:
+    if LOADED not in item.config.stash:
         return
-    redact_exception(call, state.redactor)
+    state = item.config.stash.get(SUITE, None)
+    # Before the suite fixture exists (a setup failing first), the stage's secrets.
+    redactor = state.redactor if state is not None else stage_redactor(item.config)
+    redact_exception(call, redactor)
     failed = report.failed or hasattr(report, "wasxfail")
     if failed and report.longrepr is not None and not isinstance(report.longrepr, tuple):
-        report.longrepr = state.redactor.text(str(report.longrepr))
-    report.sections = [(title, state.redactor.text(text)) for title, text in report.sections]
+        report.longrepr = redactor.text(str(report.longrepr))
+    report.sections = [(title, redactor.text(text)) for title, text in report.sections]
 
 
 @pytest.hookimpl(wrapper=True)

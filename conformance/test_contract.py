@@ -19,6 +19,7 @@ from conformance.catalog.records import RouteCase
 from conformance.catalog.requests import gateway_validates
 from conformance.harness.client import Exchange
 from conformance.harness.contract_answers import refusal_problem, valid_answer
+from conformance.harness.diagnosis import RuleFailure
 from conformance.harness.expect import Check
 from conformance.harness.explore import Found, Runner, explore
 from conformance.harness.response_schema import CompiledSchema, ResponseKey, compile_responses
@@ -88,12 +89,13 @@ def test_generated_invalid_inputs_are_refused(
             and inputs.keyword != "format"
             and gateway_validates(api.flavor, route, True)
         )
-        if gateway:  # the gateway's exact answer (behaviour catalogue), with the curl line
+        if gateway:  # the gateway's exact answer (behaviour catalogue); the record names the input
+            detail = f" ({inputs.label}); reproduce: {runner.curl(inputs)}"
             try:
-                check.rejected(api, exchange, Kind.BAD_REQUEST_BODY)
-            except pytest.fail.Exception as exc:
+                check.rejected(api, exchange, Kind.BAD_REQUEST_BODY, detail=detail)
+            except RuleFailure:
                 runner.record(record_property)
-                pytest.fail(f"{exc.msg} ({inputs.label})\nreproduce: {runner.curl(inputs)}", pytrace=False)
+                raise
             continue
         if 400 <= exchange.status < 500:
             envelope = refusal_problem(route, exchange, contract_schemas[api.name])

@@ -248,7 +248,7 @@ def _load_problem(out: str, contracts: dict[str, str], render: Callable[[dict[st
     import tempfile
 
     from discover.drift import AnyEnvironment
-    from fixtures.stage import load_stage
+    from fixtures.stage import contract_of, load_stage
 
     with tempfile.TemporaryDirectory(prefix="stagegate-discover-") as folder:
         paths = {}
@@ -262,7 +262,7 @@ def _load_problem(out: str, contracts: dict[str, str], render: Callable[[dict[st
         try:
             stage = load_stage(stage_path, environ=AnyEnvironment())
             for api in stage.apis:
-                api.contract()
+                contract_of(api)
         except ConfigError as exc:
             return str(exc).replace(stage_path, out).replace(folder + os.sep, "")
     return ""

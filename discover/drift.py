@@ -20,7 +20,7 @@ from discover.model import Deployed, DeployedKey
 from discover.writer import raised_account, toml_scalar
 from fixtures.contract import Authorizer, CognitoAuthorizer, Contract, CorsConfig, JwtAuthorizer
 from fixtures.errors import ConfigError
-from fixtures.stage import ApiConfig, ApiKey, Limit, StageConfig
+from fixtures.stage import ApiConfig, ApiKey, Limit, StageConfig, contract_of
 from fixtures.stage.tomlcheck import key_path
 
 _EXECUTE_API = re.compile(
@@ -318,7 +318,7 @@ def route_auth_trees(
 
 def api_drift(api: ApiConfig, deployed: Deployed) -> list[str]:
     """Every difference between one API of the stage file and its deployed stage."""
-    contract = api.contract()
+    contract = contract_of(api)
     mine = file_tree(api, contract)
     mine["route_auth"], theirs_auth = route_auth_trees(api, contract, deployed)
     if deployed.account is None:  # get-account could not be read: the account limits are not compared

@@ -23,6 +23,7 @@ from fixtures.contract import (
 )
 from fixtures.contract.paths import fill_path
 from fixtures.stage import ApiConfig
+from fixtures.stage.samples import sample_inputs
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,8 @@ def _path(api: ApiConfig, route: Route) -> str | None:
 
 
 def _query(api: ApiConfig, route: Route) -> str:
-    given = dict(api.samples.query.get(route.route_key, {}))
-    for param in route.parameters:
-        if param.location == "query" and param.required and param.name not in given:
-            given[param.name] = str(param.example) if param.example is not None else "stagegate"
-    return urlencode(given)
+    query, _headers = sample_inputs(api, route)
+    return urlencode(query)
 
 
 def target(

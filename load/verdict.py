@@ -370,7 +370,7 @@ def chart_series(
     epoch: float,
     used: Mapping[str, int],
 ) -> dict[str, object]:
-    """What a person reads the scenario by, at the scale of its behaviour (reports/charts.py draws it).
+    """What a person reads the scenario by, at the scale of its behaviour (reports/write/charts.py draws it).
 
     quota: per key group, accepted, 'Limit Exceeded', 'Too Many Requests' and the model's accepted,
     with the quota left for the key; burst (no rate judged, no group that must pass unthrottled):

@@ -45,7 +45,7 @@ STALE = (
     "allure-results", "junit.xml", "load", "gate.json", "summary.md", "report.html", "progress.txt",
     "load-progress.json", "coverage.json",
 )  # fmt: skip
-# Not stale: history.jsonl, the stage's earlier runs (reports/history.py), stays between runs.
+# Not stale: history.jsonl, the stage's earlier runs (reports/write/history.py), stays between runs.
 # Environment that would change what pytest runs behind the gate's back (the scope is the stage's).
 PYTEST_ENV_DROPPED = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 LOAD_PROGRESS = "load-progress.json"  # rewritten by the locustfile at each scenario's start and end

@@ -3,12 +3,13 @@
 The layers (docs/architecture.md): fixtures/ is what everything stands on and imports none of the
 product's other packages; conformance/, load/ and discover/ stand on fixtures/; reports/ reads
 result files and never imports conformance/ or load/. Inside the emulator, pure policy imports only
-the wire records and the models; integration may use policy; the gateway assembles both; serve
-runs the gateway. Inside reports/, readers, the pure gate and writers never import the
-orchestration (build, run, cli); only the CLI imports run.
+the wire records and the record modules of the models, and reaches nothing else through them;
+integration may use policy; the gateway assembles both; serve runs the gateway. Inside reports/,
+readers, the pure gate and writers never import the orchestration (build, run, cli); only the CLI
+imports run.
 
-Every import counts, including those inside functions and under TYPE_CHECKING: an import hidden
-in a function is still a dependency, and hiding one was how the old cycles survived.
+Every import counts, including those inside functions and under TYPE_CHECKING: an import hidden in a
+function is still a dependency, and hiding one was how the old cycles survived.
 """
 
 from __future__ import annotations
@@ -23,20 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("fixtures", "conformance", "load", "reports", "discover")
 
 # The models and shared records policy cores may use (besides the standard library and packages):
-# records only, never a loader, parser or writer of the model packages.
+# record modules only, never a loader, parser or writer, nor a package whose __init__ imports one.
 MODELS = frozenset(
     {
-        "fixtures.contract",  # the package re-exports the records
         "fixtures.contract.model",
         "fixtures.contract.identity",
         "fixtures.contract.paths",
-        "fixtures.stage",
         "fixtures.stage.model",
         "fixtures.behaviour",
         "fixtures.errors",
         "fixtures.emulator.wire",
     }
 )
+POLICY = "fixtures.emulator.policy"
 OUTSIDE_PRODUCT = ("tests", "bench", "conftest")  # the product never imports its own tests
 EMULATOR_LAYERS = ("wire", "policy", "integration", "gateway", "serve")  # low to high
 
@@ -168,12 +168,8 @@ def _violation(source: str, target: str) -> str | None:
         and _under(target, "fixtures.emulator")
     ):
         return "the models and shared records stand below the emulator, which is built on them"
-    if (
-        _under(source, "fixtures.emulator.policy")
-        and target not in MODELS
-        and not _under(target, "fixtures.emulator.policy")
-    ):
-        return "pure policy imports only the wire records and the models"
+    if _under(source, POLICY) and target not in MODELS and not _under(target, POLICY):
+        return "pure policy imports only the wire records and the record modules of the models"
     if _under(source, "fixtures.contract") and _under(target, "fixtures.stage"):
         return "the contract model does not know stages"
     if (
@@ -188,7 +184,7 @@ def _violation(source: str, target: str) -> str | None:
         and not _under(target, "conformance.harness")
         and not _under(target, "conformance.catalog")
     ):
-        return "the harness imports the catalogue's records only, never the plugin or session"
+        return "the harness imports the case catalogue only, never the plugin or session"
     if _under(target, "reports.run") and source != "reports.cli":
         return "reports.run orchestrates a gate run; only the CLI imports it"
     if (
@@ -209,6 +205,32 @@ def _violation(source: str, target: str) -> str | None:
     return None
 
 
+def reached(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module `start` imports, directly or through the modules it imports."""
+    seen: set[str] = set()
+    todo = list(graph.get(start, ()))
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+    return seen
+
+
+def policy_escapes(graph: dict[str, set[str]]) -> list[str]:
+    """Modules policy reaches outside policy and the records, as 'policy module -> module'.
+
+    A record module that came to import a loader would pass the direct-import rule and still put
+    file or network I/O under a pure core: what policy reaches is what it runs.
+    """
+    found = []
+    for source in sorted(m for m in graph if _under(m, POLICY)):
+        for target in sorted(reached(graph, source)):
+            if target not in MODELS and not _under(target, POLICY):
+                found.append(f"{source} -> {target}")
+    return found
+
+
 GRAPH = import_graph()
 
 
@@ -226,6 +248,37 @@ def test_no_import_cycles() -> None:
 
 def test_imports_follow_the_layers() -> None:
     assert violations(GRAPH) == []
+
+
+def test_policy_reaches_only_policy_and_the_records() -> None:
+    assert any(_under(m, POLICY) for m in GRAPH)  # positive control: the policy cores are walked
+    assert "fixtures.contract.model" in reached(GRAPH, "fixtures.emulator.policy.routing")
+    assert policy_escapes(GRAPH) == []
+
+
+def test_reach_follows_imports_through_a_record() -> None:
+    """A record module importing a loader puts the loader under policy; without that import, not."""
+    graph = {
+        f"{POLICY}.cors": {"fixtures.contract.model", f"{POLICY}.routing"},
+        f"{POLICY}.routing": {"fixtures.stage.model"},
+        "fixtures.stage.model": {"fixtures.contract.model"},
+        "fixtures.contract.model": {"fixtures.contract.load"},
+        "fixtures.contract.load": {"fixtures.contract.refs"},
+    }
+    assert reached(graph, f"{POLICY}.routing") == {
+        "fixtures.stage.model",
+        "fixtures.contract.model",
+        "fixtures.contract.load",
+        "fixtures.contract.refs",
+    }
+    assert policy_escapes(graph) == [
+        f"{POLICY}.cors -> fixtures.contract.load",
+        f"{POLICY}.cors -> fixtures.contract.refs",
+        f"{POLICY}.routing -> fixtures.contract.load",
+        f"{POLICY}.routing -> fixtures.contract.refs",
+    ]
+    graph["fixtures.contract.model"] = set()  # the control: records that import no loader
+    assert policy_escapes(graph) == []
 
 
 @pytest.mark.parametrize(
@@ -256,6 +309,8 @@ def test_cycle_finder(graph: dict[str, set[str]], expected: list[list[str]]) -> 
         ("fixtures.emulator.gateway.pipeline", "fixtures.clinic.portal_handlers"),
         ("fixtures.emulator.policy.cors", "fixtures.stage.copies"),
         ("fixtures.emulator.policy.keys", "fixtures.stage.load"),
+        ("fixtures.emulator.policy.keys", "fixtures.stage"),  # the package's __init__ runs the loader
+        ("fixtures.emulator.policy.cors", "fixtures.contract"),
         ("fixtures.emulator.policy.routing", "fixtures.contract.load"),
         ("fixtures.stage.model", "fixtures.emulator.wire"),
         ("fixtures.behaviour", "fixtures.emulator.gateway.faults"),
@@ -281,8 +336,8 @@ def test_a_wrong_direction_is_named(source: str, target: str) -> None:
         ("reports.cli", "reports.run"),
         ("reports.write.summary", "reports.gate"),
         ("load.session", "fixtures.stage"),
-        ("fixtures.emulator.policy.keys", "fixtures.stage"),
-        ("fixtures.emulator.policy.cors", "fixtures.contract.model"),
+        ("fixtures.emulator.policy.keys", "fixtures.stage.model"),
+        ("fixtures.emulator.policy.lambda_auth", "fixtures.contract.identity"),
         ("reports.gate", "fixtures.cell_states"),
     ],
 )

@@ -4,7 +4,7 @@ Each row is the clinic portal contract with one defect (or a hostile document), 
 contract loader (the message names the file and the JSON path) and given to the gate in process as
 the embedded stage's portal contract (`reports.run.main`: exit 2 before anything starts). A few
 rows also run the `stagegate` command end to end. The bounds are documented in
-fixtures/contract_refs.py: 6 MB (DOCS ImportRestApi), nesting 128, 50,000 nodes per resolved
+fixtures/contract/refs.py: 6 MB (DOCS ImportRestApi), nesting 128, 50,000 nodes per resolved
 schema, `$ref`s 32 deep (ASSUMPTION), and YAML without anchors or aliases.
 """
 

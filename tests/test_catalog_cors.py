@@ -10,7 +10,7 @@ from conformance import catalog
 from conformance.catalog.cors import answer_cors
 from fixtures.behaviour import Kind
 from fixtures.contract import Contract, GatewayResponse
-from fixtures.stage import StageConfig, load_stage
+from fixtures.stage import StageConfig, contract_of, load_stage
 
 PORTAL = "https://portal.clinic.com"
 PARTNER = "https://partner.clinic.com"
@@ -23,7 +23,7 @@ def stage() -> StageConfig:
 
 @pytest.fixture(scope="module")
 def contracts(stage: StageConfig) -> dict[str, Contract]:
-    return {api.name: api.contract() for api in stage.apis}
+    return {api.name: contract_of(api) for api in stage.apis}
 
 
 def _ids(name: str, stage: StageConfig, contracts: dict[str, Contract]) -> list[str]:

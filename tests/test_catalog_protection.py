@@ -8,7 +8,7 @@ import pytest
 
 from conformance import catalog
 from fixtures.contract import Contract
-from fixtures.stage import StageConfig, load_stage
+from fixtures.stage import StageConfig, contract_of, load_stage
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def stage() -> StageConfig:
 
 @pytest.fixture(scope="module")
 def contracts(stage: StageConfig) -> dict[str, Contract]:
-    return {api.name: api.contract() for api in stage.apis}
+    return {api.name: contract_of(api) for api in stage.apis}
 
 
 def _ids(name: str, stage: StageConfig, contracts: dict[str, Contract]) -> list[str]:

@@ -96,7 +96,8 @@ def partner_contract() -> Contract:
 def assert_matches(contract: Contract, route_key: str, result: dict[str, Any]) -> None:
     """The handler's answer has a status the contract documents and a body its schema accepts."""
     spec = contract.route(route_key).responses[str(result["statusCode"])]
-    # Response schemas are OpenAPI 3.0 Schema Objects (nullable...), not draft 4 (fixtures/response_schema).
+    # Response schemas are OpenAPI 3.0 Schema Objects (nullable...), not draft 4
+    # (conformance/harness/response_schema.py).
     schema = compile_schema(spec.schemas["application/json"], contract.openapi, contract.component_schemas)
     assert schema.errors(payload(result)) == []
 

@@ -11,7 +11,7 @@ from conformance.catalog import cors as catalog_cors
 from conformance.catalog import records as catalog_records
 from fixtures.contract.paths import fill_path, path_variables
 from fixtures.errors import ConfigError
-from fixtures.stage import FailureProbe, StageConfig, load_stage
+from fixtures.stage import FailureProbe, StageConfig, contract_of, load_stage
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def stage() -> StageConfig:
 
 @pytest.fixture(scope="module")
 def contracts(stage: StageConfig) -> dict:
-    return {api.name: api.contract() for api in stage.apis}
+    return {api.name: contract_of(api) for api in stage.apis}
 
 
 def _ids(name: str, stage: StageConfig, contracts: dict) -> list[str]:

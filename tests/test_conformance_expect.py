@@ -1,4 +1,5 @@
-"""The rule assertions of conformance/expect.py, on hand-built exchanges (no stage, no request sent)."""
+"""The rule assertions of conformance/harness/expect.py, on hand-built exchanges (no stage, no request
+sent)."""
 
 from __future__ import annotations
 

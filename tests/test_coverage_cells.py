@@ -8,7 +8,7 @@ import pathlib
 from conformance import catalog
 from conformance.catalog.requests import json_schema
 from conformance.coverage import ItemResult, cells, excluded_note, route_gaps
-from fixtures.stage import load_stage
+from fixtures.stage import contract_of, load_stage
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -16,7 +16,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 def _partner():  # noqa: ANN202
     stage = load_stage("local", root=str(REPO))
     api = stage.api("partner")
-    return api, api.contract()
+    return api, contract_of(api)
 
 
 def test_a_body_route_without_any_body_is_a_gap_even_when_other_routes_have_cases() -> None:

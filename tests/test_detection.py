@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.emulator.gateway.faults import FAULTS, Fault, known_faults
-from fixtures.stage import load_stage
+from fixtures.stage import contract_of, load_stage
 from load.scenarios import Bounds
 from load.timeline import plan_stage
 from tests.conformance_runs import ROOT, SuiteRun, local_stage_copy, run_suite
@@ -49,7 +49,7 @@ GENERATED_ONLY = sorted(name for name, rules in EXPECTED.items() if rules <= CON
 def load_scenarios() -> frozenset[str]:
     """The load scenarios that run on the embedded stage (a scenario not applicable there catches nothing)."""
     stage = load_stage("local").with_port(8999)
-    contracts = {api.name: api.contract() for api in stage.apis}
+    contracts = {api.name: contract_of(api) for api in stage.apis}
     return frozenset(sc.id for sc in plan_stage(stage, contracts, Bounds()).scenarios if sc.runs)
 
 

@@ -9,14 +9,23 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from conformance.harness.client import Exchange
 from conformance.harness.diagnosis import RuleFailure
-from conformance.plugin import failure_record
+from conformance.harness.expect import Check
+from conformance.plugin import LOADED, REDACT, Loaded, failure_record, redacted, redaction
+from fixtures.behaviour import Kind
 from fixtures.failure_record import FailureRecord, first_line, from_json
-from fixtures.redact import REDACTED
+from fixtures.redact import REDACTED, Redactor
+from fixtures.stage import load_stage
+from fixtures.stage.routes import load_contracts
 from reports.read import conformance as read
 from reports.read.conformance import family_of, read_conformance
 from tests.conformance_runs import ROOT, local_stage_copy
@@ -25,7 +34,7 @@ RULE = "test_gateway_error_carries_cors_headers[portal]"
 RECORD = FailureRecord(RULE, "cors", "answer", received="404 [] body=''", expected="x", cause="cors.config")
 
 
-def _raised(make: type[BaseException] | None = None) -> BaseException:
+def _raised(make: Callable[[str], BaseException] | None = None) -> BaseException:
     """An exception as pytest sees it: raised, with its traceback and context."""
     try:
         if make is None:
@@ -40,7 +49,7 @@ def test_a_rule_failure_is_recorded_as_the_rule_made_it() -> None:
 
 
 def test_a_rule_failure_re_raised_with_more_words_keeps_its_record() -> None:
-    # conformance/test_contract.py catches a rule's pytest.fail outcome and fails again with a curl line
+    # A plain pytest.fail raised while a rule's failure is handled: the plugin walks back to the record
     try:
         try:
             raise RuleFailure(RECORD)
@@ -49,6 +58,43 @@ def test_a_rule_failure_re_raised_with_more_words_keeps_its_record() -> None:
     except pytest.fail.Exception as outer:
         assert not isinstance(outer, RuleFailure)  # positive control: the outer one is plain
         assert failure_record(RULE, "cors", "call", outer) == RECORD
+
+
+class _Plain:
+    """A redactor with nothing to hide."""
+
+    def text(self, s: str) -> str:
+        return s
+
+    def headers(self, h: Any) -> Any:
+        return h
+
+
+@dataclass(frozen=True)
+class _Api:
+    flavor: str
+    embedded: bool
+
+
+def test_a_gateway_rejection_keeps_the_refused_input_and_its_curl_line_in_the_record() -> None:
+    """conformance/test_contract.py passes the input's label and curl line as the rejection's detail:
+    the record (gate.json, summary.md) and pytest's output both show them."""
+    check = Check(
+        "test_generated_invalid_inputs_are_refused[partner POST /appointments]", "contract", _Plain()
+    )
+    detail = " (reason above maxLength); reproduce: curl -sS -i -X POST 'http://127.0.0.1:1/a'"
+    api: Any = _Api("rest", True)
+    good = Exchange(
+        "POST", "http://127.0.0.1:1/a", (), b"", 400, (), b'{"message": "Invalid request body"}', 1.0
+    )
+    check.rejected(api, good, Kind.BAD_REQUEST_BODY, detail=detail)  # positive control: the exact answer
+    bad = replace(good, body=b'{"message": "nope"}')
+    with pytest.raises(RuleFailure) as failed:
+        check.rejected(api, bad, Kind.BAD_REQUEST_BODY, detail=detail)
+    found = failure_record(check.rule, "contract", "call", failed.value)
+    assert found.kind == "answer" and found.expected.endswith(detail)
+    assert "(compared as JSON)" in found.expected  # the rule's own words stay before the detail
+    assert f"expected: {found.expected}" in str(failed.value) and "reproduce: curl -sS" in str(failed.value)
 
 
 def test_any_other_exception_is_an_error_with_its_type_and_first_line() -> None:
@@ -77,6 +123,31 @@ def test_a_failed_phase_without_exception_is_the_known_deviation_that_passed() -
     assert (found.kind, found.line()) == ("xpass", "known deviation: ticket 12")
 
 
+def test_a_record_made_before_the_suite_exists_is_redacted_with_the_stage_and_identity_headers() -> None:
+    """No suite fixture yet (a setup failing first): the stage's secrets and the headers the contracts'
+    authorizers read credentials from, as the suite's redactor would; then the suite's own."""
+    stage = load_stage("local")
+    contracts = load_contracts(stage)
+    portal = contracts["portal"]
+    name = portal.route("GET /kiosk/queue").authorizer
+    assert name is not None
+    kiosk = replace(portal.authorizers[name], identity_sources=("$request.header.X-Tenant",))
+    contracts["portal"] = replace(portal, authorizers={**portal.authorizers, name: kiosk})
+    config: Any = SimpleNamespace(stash=pytest.Stash())
+    config.stash[LOADED] = Loaded(stage, contracts, (), {})
+    key = stage.api("partner").credentials.api_key
+    assert key is not None
+    said = f"setup broke with {key.value}, x-tenant: t3nant-credential"
+    record = failure_record(RULE, "cors", "setup", _raised(lambda text: RuntimeError(said)))
+    assert record.message == said  # control: the plain record still holds both
+    assert "t3nant-credential" in Redactor.for_stage(stage).text(said)  # control: the header matters
+    clean = redacted(record, redaction(config))
+    assert clean.message == f"setup broke with {REDACTED}, x-tenant: {REDACTED}"
+    assert key.value not in clean.to_json() and "t3nant-credential" not in clean.to_json()
+    config.stash[REDACT] = lambda text: "suite's"
+    assert redaction(config)("anything") == "suite's"  # once the suite exists, its redactor
+
+
 def test_the_record_reads_back_from_its_json_and_nothing_else_does() -> None:
     full = FailureRecord(RULE, "cors", "status", headers=(("allow", "GET"),), status=404, expected_status=200)
     assert from_json(full.to_json()) == full
@@ -91,13 +162,22 @@ def test_first_line_skips_blank_lines_and_is_bounded() -> None:
 
 
 # A plugin for the real run below: a plain exception in one setup and one call, as a crash would be.
+# The setup crash runs first, before the suite fixture (and its redactor) exists, and shows a secret
+# of the stage file (the partner's API key).
 CRASHES = """
 import pytest
 
+FIRST = "test_gateway_error_carries_cors_headers[partner]"
+KEY = "local-partner-key-0001-abcdefghijklmnop"
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.name != FIRST)
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    if item.name == "test_gateway_error_carries_cors_headers[partner]":
-        raise RuntimeError("setup broke Bearer abc.def.ghi\\nsecond line")
+    if item.name == FIRST:
+        raise RuntimeError("setup broke Bearer abc.def.ghi with " + KEY + "\\nmore")
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
@@ -130,12 +210,17 @@ def test_a_real_run_records_every_failure_error_and_passing_deviation(tmp_path: 
     records = {c.get("name"): read.failure_record(c) for c in cases}
     failed = [c.get("name") for c in cases if c.find("failure") is not None or c.find("error") is not None]
     assert len(failed) == 5 and all(records[name] is not None for name in failed)
-    assert all(family_of(c, {}) == "cors" for c in cases)
+    assert all(family_of(c) == "cors" for c in cases)
     rule = records["test_gateway_error_carries_cors_headers[portal]"]
     assert rule is not None and (rule.kind, rule.cause) == ("answer", "cors.config")
     crash = records["test_gateway_error_carries_cors_headers[partner]"]
-    assert crash is not None and crash.line() == f"RuntimeError: setup broke Bearer {REDACTED} (in setup)"
+    assert (
+        crash is not None
+        and crash.line() == f"RuntimeError: setup broke Bearer {REDACTED} with {REDACTED} (in setup)"
+    )
     assert "abc.def.ghi" not in junit.read_text() and "xyz.uvw.rst" not in junit.read_text()
+    assert "local-partner-key-0001" not in junit.read_text()
+    assert cases[0].get("name") == "test_gateway_error_carries_cors_headers[partner]"  # before the suite
     result = read_conformance(junit, tmp_path / "no-allure", done.returncode)
     assert result is not None
     assert (result.counts.failed, result.counts.errors, result.counts.xpassed) == (3, 1, 1)

@@ -20,18 +20,21 @@ from conformance.catalog.generated import (
     valid_strategy,
 )
 from conformance.catalog.records import RouteCase
+from conformance.harness import explore as explore_module
 from conformance.harness.api import ApiUnderTest
 from conformance.harness.client import Exchange
 from conformance.harness.contract_answers import Verdict, valid_answer
+from conformance.harness.diagnosis import RuleFailure
 from conformance.harness.expect import Check
 from conformance.harness.explore import Budget, Found, Pacer, curl_line, explore
 from conformance.harness.response_schema import compile_responses
 from fixtures.contract import Parameter, Route
-from fixtures.stage import ApiConfig, Limit, StageConfig, load_stage
+from fixtures.stage import ApiConfig, Limit, StageConfig, contract_of, copies, load_stage
+from fixtures.stage.samples import DEFAULT_PARAM_VALUE
 
 STAGE: StageConfig = load_stage("stages/local.toml", root=".")
 PORTAL = STAGE.api("portal")
-CONTRACT = PORTAL.contract()
+CONTRACT = contract_of(PORTAL)
 SCHEMAS = compile_responses(CONTRACT)
 ERROR = b'{"message": "Unknown clinic"}'
 CLINIC = b'{"id": "42", "name": "Clinic 42"}'
@@ -39,7 +42,7 @@ JSON = "application/json"
 
 
 def _route(api: ApiConfig, key: str) -> Route:
-    return next(r for r in api.contract().routes if r.route_key == key)
+    return next(r for r in contract_of(api).routes if r.route_key == key)
 
 
 def test_invalid_inputs_break_one_stated_constraint_each_format_and_parameter_enum_included() -> None:
@@ -256,19 +259,27 @@ class _Stage:
 
 
 class _Suite:
-    def __init__(self, stage: _Stage) -> None:
-        self.one = ApiUnderTest(PORTAL, CONTRACT, stage, _NoCreds(), True)  # type: ignore[arg-type]
+    def __init__(self, stage: _Stage, config: ApiConfig = PORTAL) -> None:
+        contract = contract_of(config)
+        self.one = ApiUnderTest(config, contract, stage, _NoCreds(), True)  # type: ignore[arg-type]
 
     def api(self, name: str) -> ApiUnderTest:
         return self.one
 
 
-def _run(rule: Callable[..., None], route: Route, answer: Callable[[int, str], tuple[int, bytes]]) -> dict:
+def _run(
+    rule: Callable[..., None],
+    route: Route,
+    answer: Callable[[int, str], tuple[int, bytes]],
+    config: ApiConfig = PORTAL,
+) -> dict:
     """Run one contract rule on a scripted stage; its junit properties (or the skip/fail it raised)."""
     props: dict[str, Any] = {}
-    case = RouteCase("portal", "http", route)
-    check = Check(f"{rule.__name__}[portal]", "contract", _Plain())
-    rule(_Suite(_Stage(answer)), check, case, {"portal": SCHEMAS}, lambda k, v: props.__setitem__(k, v))
+    flavor = contract_of(config).flavor
+    case = RouteCase(config.name, flavor, route)
+    check = Check(f"{rule.__name__}[{config.name}]", "contract", _Plain())
+    schemas = {config.name: SCHEMAS if config is PORTAL else compile_responses(contract_of(config))}
+    rule(_Suite(_Stage(answer), config), check, case, schemas, lambda k, v: props.__setitem__(k, v))
     return props
 
 
@@ -328,3 +339,57 @@ def test_generated_path_values_may_meet_a_404_never_a_5xx_and_invalid_ones_must_
         with pytest.raises(pytest.fail.Exception) as failed:
             _run(rule, route, lambda n, path: (500, b'{"message": "Internal Server Error"}'))
         assert expected in str(failed.value)
+
+
+def test_a_wrong_gateway_refusal_names_the_refused_input_and_its_curl_line_in_the_record() -> None:
+    """A REST validator's refusal of an invalid body is checked exactly; the failure's record (what the
+    reports show) ends with the input's label and the curl line that reproduces it."""
+    partner = STAGE.api("partner")
+    route = replace(_route(partner, "POST /appointments"), parameters=())  # body violations only
+    refused = b'{"message": "Invalid request body"}'
+    props = _run(INVALID_RULE, route, lambda n, path: (400, refused), partner)  # positive control
+    assert props["generated_requests"] >= 2
+    with pytest.raises(RuleFailure) as failed:
+        _run(INVALID_RULE, route, lambda n, path: (400, b'{"message": "nope"}'), partner)
+    expected = failed.value.record.expected
+    shown = r"\(compared as JSON\).*\) \(\S+ [^)]+\); reproduce: curl -sS -i -X POST '\S+/appointments\S*' "
+    assert re.search(shown, expected) and "--data-binary" in expected
+    assert f"expected: {expected}" in str(failed.value)  # pytest's output shows the same line
+
+
+def test_the_curl_line_names_credentials_as_the_stage_copies_name_secrets() -> None:
+    """One home for STAGEGATE_* names (fixtures/stage/copies.py); the README's two examples."""
+    assert explore_module.env_name is copies.env_name
+    assert copies.env_name("partner", "x-api-key") == "STAGEGATE_PARTNER_X_API_KEY"
+    assert copies.env_name("portal", "Authorization") == "STAGEGATE_PORTAL_AUTHORIZATION"
+
+
+def test_a_required_parameter_gets_the_same_valid_value_in_the_control_and_the_generated_inputs() -> None:
+    """One rule (conformance/catalog/requests.py): the example, else the first enum value (any other
+    would be refused), else the default; the positive control and every generated input agree."""
+    route = replace(
+        CLINIC_ROUTE,
+        parameters=(
+            Parameter("mode", "query", True, {"type": "string", "enum": ["fast", "slow"]}),
+            Parameter("X-Tag", "header", True, {"type": "string"}),
+            Parameter("X-Example", "header", True, {"type": "string"}, example="given"),
+        ),
+    )
+    api = ApiUnderTest(PORTAL, CONTRACT, _Stage(lambda n, path: (200, CLINIC)), _NoCreds(), True)  # type: ignore[arg-type]
+    control = api.valid_request(route)
+    wanted = {"mode": "fast", "X-Tag": DEFAULT_PARAM_VALUE, "X-Example": "given"}
+    assert {**control.query, **control.headers}.items() >= wanted.items()
+    absent = boundary_examples(PORTAL, route)[0]  # optional inputs absent, required ones kept
+    assert {**absent.query, **absent.headers} == wanted
+    broken = next(i for i in invalid_inputs(PORTAL, route) if i.label == "mode not in enum")
+    assert broken.headers == {"X-Tag": DEFAULT_PARAM_VALUE, "X-Example": "given"}
+    # the clinic contracts keep today's values: the stage's samples, else the positive control's default
+    partner = STAGE.api("partner")
+    partner_api = ApiUnderTest(
+        partner, contract_of(partner), _Stage(lambda n, p: (200, CLINIC)), _NoCreds(), True
+    )  # type: ignore[arg-type]
+    assert partner_api.valid_request(_route(partner, "GET /appointments")).query == {
+        "clinic_id": DEFAULT_PARAM_VALUE
+    }
+    post = partner_api.valid_request(_route(partner, "POST /appointments"))
+    assert post.query == {"notify": "email"} and post.headers["X-Partner-Id"] == "partner-7"

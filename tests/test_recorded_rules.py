@@ -1,5 +1,5 @@
 """The two conformance rules the AWS recordings of issue 15 justify: their cases, and the contract
-check that reports a non-POST Lambda proxy integration before any request is sent."""
+check that reports a non-POST Lambda proxy integration (with the route's answer as evidence)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conformance.catalog.integrations import lambda_proxy_routes
 from conformance.catalog.untyped import untyped_body_routes, untyped_defect
-from fixtures.stage import load_stage
+from fixtures.stage import contract_of, load_stage
 from tests.conformance_runs import ROOT, local_stage_copy, run_suite
 
 FIDELITY = ROOT / "tests" / "fidelity" / "stage.toml"
@@ -16,7 +16,7 @@ FIDELITY = ROOT / "tests" / "fidelity" / "stage.toml"
 
 def _api(stage_path: Path, name: str):  # noqa: ANN202
     api = load_stage(str(stage_path), root=str(ROOT)).api(name)
-    return api, api.contract()
+    return api, contract_of(api)
 
 
 def test_untyped_body_routes_are_the_rest_methods_validating_a_json_body() -> None:
@@ -57,3 +57,5 @@ def test_non_post_lambda_proxy_is_reported_from_the_contract(tmp_path: Path) -> 
     assert run.returncode == 1, run.output[-2000:]
     assert run.failed == {"test_lambda_proxy_integration_method_is_post[partner GET /reports]"}
     assert "has httpMethod GET" in run.output and "positive control" not in run.output
+    # a rule's record (sent, received, expected), not an error: the route's answer is the evidence
+    assert "sent: GET http://127.0.0.1:" in run.output and "received: 500 " in run.output

@@ -164,6 +164,18 @@ def test_embedded_base_loads_with_literal_secret_and_load_allowed(root: pathlib.
     assert api.credentials.bearer_token.origin == "literal (embedded stage)"
 
 
+def test_the_emulators_account_limit_is_the_apis_throttle_account(root: pathlib.Path) -> None:
+    """The emulator throttles with throttle.account: the parser puts [apis.X.emulator]'s limit there."""
+    own = EMBEDDED.replace(
+        'handlers = "fixtures.clinic.portal_handlers"',
+        'handlers = "fixtures.clinic.portal_handlers"\naccount_rate = 500\naccount_burst = 300',
+    )
+    api = load_stage(_write(root, own), root=str(root), environ={}).api("portal")
+    assert api.throttle.account == Limit(500, 300) == api.emulated.account_limit  # type: ignore[union-attr]
+    default = load_stage(_write(root, EMBEDDED), root=str(root), environ={}).api("portal")
+    assert default.throttle.account == Limit(10000, 5000)  # control: no table, AWS's account default
+
+
 PROBE = '\n[apis.portal.samples.failure_probe]\nroute = "GET /clinics/{id}"\n'
 
 

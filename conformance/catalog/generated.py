@@ -16,13 +16,14 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from conformance.catalog.param_values import bad_values, constrained, enum_values, path_safe, value_strategy
+from conformance.catalog.param_values import bad_values, constrained, path_safe, value_strategy
 from conformance.catalog.payloads import encode, invalid_bodies
 from conformance.catalog.records import RouteCase
 from conformance.catalog.requests import json_schema, route_valid_body
 from conformance.catalog.routes import route_cases
 from fixtures.contract import Contract, Parameter, Route
 from fixtures.stage import ApiConfig
+from fixtures.stage.samples import enum_values, sample_inputs
 
 ABSENT = object()  # an optional input left out
 
@@ -131,13 +132,7 @@ def valid_strategy(api: ApiConfig, route: Route) -> st.SearchStrategy[Inputs]:
 
 def _base(api: ApiConfig, route: Route) -> Inputs:
     """The example request's inputs: stage samples, contract examples, the valid body (path: samples)."""
-    query = dict(api.samples.query.get(route.route_key, {}))
-    headers = dict(api.samples.headers.get(route.route_key, {}))
-    for p in _inputs(route):
-        target = query if p.location == "query" else headers
-        if p.required and p.name not in target:
-            enum = enum_values(p)
-            target[p.name] = str(p.example) if p.example is not None else (enum[0] if enum else "stagegate")
+    query, headers = sample_inputs(api, route)
     body = route_valid_body(api, route) if json_schema(route) is not None else None
     return Inputs(query, headers, ABSENT if body is None else body)
 

@@ -9,7 +9,7 @@ schema is read as draft 4 (OAS 3.0 parameter schemas) to check that a value brea
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator, FormatChecker
 
 from fixtures.contract import Parameter
+from fixtures.stage.samples import enum_values, wire_text
 
 _SAFE = string.ascii_letters + string.digits + "-_."
 # Parameter keywords an input can break (OAS 3.0 parameter schemas read as draft 4).
@@ -69,16 +70,10 @@ def _typed(text: str, schema: Mapping[str, Any]) -> Any:
     return text
 
 
-def _valid(schema: Mapping[str, Any], text: str) -> bool:
-    return Draft4Validator(dict(schema), format_checker=_CHECKER).is_valid(_typed(text, schema))
-
-
-def _wire(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def enum_values(param: Parameter) -> list[str]:
-    return [_wire(v) for v in _schema(param).get("enum", ())]
+def _validator(schema: Mapping[str, Any]) -> Callable[[str], bool]:
+    """Whether a wire text is valid for the schema, compiled once (a generation filter calls it often)."""
+    compiled = Draft4Validator(dict(schema), format_checker=_CHECKER)
+    return lambda text: compiled.is_valid(_typed(text, schema))
 
 
 def path_safe(text: str) -> bool:
@@ -116,7 +111,8 @@ def value_strategy(param: Parameter) -> st.SearchStrategy[str] | None:
         high = min(int(schema.get("maxLength", 40)), 40)
         values = st.text(_SAFE, min_size=min(low, high), max_size=max(low, high))
     safe = path_safe if param.location == "path" else bool
-    return values.filter(lambda text: safe(text) and _valid(schema, text))
+    valid = _validator(schema)
+    return values.filter(lambda text: safe(text) and valid(text))
 
 
 def _candidates(schema: Mapping[str, Any], keyword: str) -> list[str]:
@@ -138,7 +134,7 @@ def _candidates(schema: Mapping[str, Any], keyword: str) -> list[str]:
     exclusive = schema.get(f"exclusive{keyword[0].upper()}{keyword[1:]}") is True
     if keyword in ("minimum", "maximum") and isinstance(schema.get(keyword), int | float):
         step = 0 if exclusive else (-1 if keyword == "minimum" else 1)
-        return [_wire(schema[keyword] + step)]
+        return [wire_text(schema[keyword] + step)]
     return []
 
 
@@ -146,9 +142,9 @@ def _breaks_only(schema: Mapping[str, Any], keyword: str, text: str) -> bool:
     """The text satisfies every other constraint of the schema and (where checkable) breaks this one;
     a format the checker does not know is trusted to the table above."""
     rest = {k: v for k, v in schema.items() if k != keyword}
-    if not _valid(rest, text):
+    if not _validator(rest)(text):
         return False
-    return keyword == "format" or not _valid(schema, text)
+    return keyword == "format" or not _validator(schema)(text)
 
 
 def bad_values(param: Parameter) -> list[tuple[str, str, str]]:

@@ -14,8 +14,7 @@ from conformance.harness.credentials import ApiCredentials
 from fixtures.contract import Contract, Route
 from fixtures.contract.paths import fill_path, path_variables
 from fixtures.stage import ApiConfig
-
-DEFAULT_PARAM_VALUE = "stagegate-test"
+from fixtures.stage.samples import DEFAULT_PARAM_VALUE, sample_inputs
 
 
 @dataclass(frozen=True)
@@ -70,18 +69,11 @@ class ApiUnderTest:
 
     def valid_request(self, route: Route, authenticated: bool = True) -> RequestSpec:
         """A request the stage must accept (with credentials), built from samples and the contract."""
-        samples = self.config.samples
-        query = dict(samples.query.get(route.route_key, {}))
-        headers = dict(samples.headers.get(route.route_key, {}))
-        for p in route.parameters:
-            if p.required and p.location == "query" and p.name not in query:
-                query[p.name] = str(p.example if p.example is not None else DEFAULT_PARAM_VALUE)
-            if p.required and p.location == "header" and p.name not in headers:
-                headers[p.name] = str(p.example if p.example is not None else DEFAULT_PARAM_VALUE)
+        query, headers = sample_inputs(self.config, route)
         body = None
         # A schema's example or the stage's sample; a route without a request model (HTTP API
         # exports carry none) still gets the sample the stage file gives for it.
-        has_sample = route.route_key in samples.bodies
+        has_sample = route.route_key in self.config.samples.bodies
         if json_schema(route) is not None or has_sample:
             valid = route_valid_body(self.config, route)
             if valid is not None:

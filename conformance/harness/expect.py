@@ -84,10 +84,10 @@ class Check:
         if not is_success(exchange):
             self.fail(exchange, f"2xx for {what}", 200)
 
-    def status_in(self, exchange: Exchange, statuses: Collection[int], what: str) -> None:
+    def status_in(self, exchange: Exchange, statuses: Collection[int], what: str, detail: str = "") -> None:
         if exchange.status not in statuses:
             shown = "/".join(str(s) for s in sorted(statuses))
-            self.fail(exchange, f"{shown} ({what})", min(statuses))
+            self.fail(exchange, f"{shown} ({what}){detail}", min(statuses))
 
     def rejected(
         self,
@@ -96,27 +96,29 @@ class Check:
         kind: Kind,
         message: str | None = None,
         fallback: Collection[int] = (),
+        detail: str = "",
     ) -> None:
         """The gateway's answer for `kind`: its body (as parsed JSON) where it is known, else the status.
 
         On a real stage a row of unknown confidence is checked against `fallback` statuses only.
+        `detail` ends the record's `expected` (e.g. the input that was refused and its curl line).
         """
         row = answer(api.flavor, kind)
         exact = asserted(api.flavor, kind, api.embedded)
         if not exact and fallback:
-            self.status_in(exchange, fallback, f"rejection {kind.value}; exact answer unknown on AWS")
+            self.status_in(exchange, fallback, f"rejection {kind.value}; exact answer unknown on AWS", detail)
             return
         body = row.body(api.flavor, message)
         expected = f"{row.status} {body.decode()}" if exact else f"{row.status}"
         if exchange.status != row.status:
-            self.fail(exchange, expected, row.status)
+            self.fail(exchange, f"{expected}{detail}", row.status)
         mismatch = body_mismatch(exchange.body, body) if exact else None
         if mismatch is not None:
-            self.fail(exchange, f"{mismatch} ({row.confidence}: {row.source})", row.status)
+            self.fail(exchange, f"{mismatch} ({row.confidence}: {row.source}){detail}", row.status)
         if exact and api.flavor == "rest" and row.error_type:
             error_type = exchange.header("x-amzn-ErrorType")
             if error_type is not None and error_type.split(":")[0] != row.error_type:
-                self.fail(exchange, f"{expected} with x-amzn-ErrorType {row.error_type}", row.status)
+                self.fail(exchange, f"{expected} with x-amzn-ErrorType {row.error_type}{detail}", row.status)
 
     def not_reached(self, exchange: Exchange, what: str) -> None:
         """A request without credentials must be refused by the gateway (never reach the handler)."""

@@ -9,7 +9,6 @@ printed as a curl line with credentials read from environment variables.
 
 from __future__ import annotations
 
-import re
 import shlex
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ from conformance.harness.expect import Check
 from fixtures.contract import Route
 from fixtures.contract.paths import fill_path
 from fixtures.stage import ApiConfig, Limit
+from fixtures.stage.copies import env_name
 
 RETRIES_429 = 5
 
@@ -161,10 +161,6 @@ def explore(
 
 
 # --- reproducing ----------------------------------------------------------------------------------
-
-
-def env_name(api: str, header: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", f"STAGEGATE_{api}_{header}".upper())
 
 
 def curl_line(

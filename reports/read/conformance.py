@@ -1,11 +1,11 @@
-"""Read the conformance part's results: junit.xml (outcomes, records) + allure-results (labels).
+"""Read the conformance part's results: junit.xml (outcomes, families, records) + allure-results (API, id).
 
 pytest writes an xfail as <skipped type="pytest.xfail">, a failure as <failure> (a strict xpass
 too) and an error as <error>. The conformance plugin gives every failed, errored or strictly
 passing test a failure record (fixtures/failure_record.py: rule, family, kind, sent, received,
 expected, likely cause; or an exception's type and first line; or the deviation that passed) and
 every test its family, as junit properties: they are read as fields, never parsed out of the text.
-allure-pytest gives each result a `feature` label (the family) and an `epic` label (the API).
+allure-pytest gives each result an `epic` label (the API) and the uuid the report links to.
 
 Failures are grouped: one issue per rule and cause (kind + likely cause), with the number of cases
 and one example, so one misconfiguration reads as one reason, not one per case.
@@ -37,9 +37,8 @@ SHORT_RECEIVED = 160  # characters of the one-line "received" of a reason
 
 @dataclass(frozen=True)
 class AllureEntry:
-    """What allure-pytest wrote for one test: its family, API and the report's id for it."""
+    """What allure-pytest wrote for one test: its API and the report's id for it."""
 
-    feature: str | None
     epic: str | None
     uuid: str | None
 
@@ -54,7 +53,7 @@ class AllureEntry:
 
 
 def allure_index(results_dir: Path) -> dict[tuple[str, str], AllureEntry]:
-    """(module, test name) -> labels and uuid, from allure-pytest's *-result.json files."""
+    """(module, test name) -> API label and uuid, from allure-pytest's *-result.json files."""
     out: dict[tuple[str, str], AllureEntry] = {}
     if not results_dir.is_dir():
         return out
@@ -68,9 +67,7 @@ def allure_index(results_dir: Path) -> dict[tuple[str, str], AllureEntry]:
         }
         module = str(data.get("fullName", "")).split("#", 1)[0]
         if module and data.get("name"):
-            out[(module, str(data["name"]))] = AllureEntry(
-                labels.get("feature"), labels.get("epic"), data.get("uuid")
-            )
+            out[(module, str(data["name"]))] = AllureEntry(labels.get("epic"), data.get("uuid"))
     return out
 
 
@@ -84,10 +81,10 @@ def failure_record(case: ET.Element) -> FailureRecord | None:
     return from_json(_property(case, FAILURE_PROPERTY))
 
 
-def family_of(case: ET.Element, labels: Mapping[tuple[str, str], str]) -> str:
-    """The family the suite gave the test: its Allure feature label, else its junit property."""
-    label = labels.get((case.get("classname", ""), case.get("name", "")))
-    return label or _property(case, FAMILY_PROPERTY) or "other"
+def family_of(case: ET.Element) -> str:
+    """The family the suite gave the test (the plugin's junit property on every test of a family);
+    "other" for a case outside the families (a collection error, a test of no family's module)."""
+    return _property(case, FAMILY_PROPERTY) or "other"
 
 
 @dataclass
@@ -186,9 +183,7 @@ def _issue(group: list[_Case], totals: Mapping[tuple[str, str, str], int]) -> Te
 
 
 def parse_junit(
-    xml_text: str,
-    labels: Mapping[tuple[str, str], str],
-    entries: Mapping[tuple[str, str], AllureEntry] | None = None,
+    xml_text: str, entries: Mapping[tuple[str, str], AllureEntry] | None = None
 ) -> tuple[Counts, dict[str, Counts], tuple[TestIssue, ...], tuple[TestIssue, ...]]:
     """Counts overall and per family; failures and strict xpasses grouped per rule and cause.
 
@@ -202,7 +197,7 @@ def parse_junit(
     totals: dict[tuple[str, str, str], int] = {}  # cases per (module, rule, API)
     for case in root.iter("testcase"):
         classname, name = case.get("classname", ""), case.get("name", "")
-        family = family_of(case, labels)
+        family = family_of(case)
         record = failure_record(case)
         one, issue = _outcome(case, record)
         families[family] = families.get(family, Counts()).plus(one)
@@ -250,6 +245,5 @@ def read_conformance(
     if not junit_path.is_file():
         return None
     entries = allure_index(allure_dir)
-    labels = {k: e.feature for k, e in entries.items() if e.feature}
-    counts, families, failures, xpasses = parse_junit(junit_path.read_text(encoding="utf-8"), labels, entries)
+    counts, families, failures, xpasses = parse_junit(junit_path.read_text(encoding="utf-8"), entries)
     return ConformanceResult(counts, families, failures, xpasses, exit_code)

@@ -4,7 +4,7 @@ The schema is load/README.md (load/results.py): `summary.json` is the list of sc
 each also in `<api>.<scenario>.json` with "id", "verdict", "reasons", "configured" {rate, burst,
 quota}, "fitted" {rate, burst}, "offered", "sent", "duration_s", "series" {offered, accepted,
 throttled, quota_rejected, model_accepted: per-second counts}, "checks" (the failed comparisons),
-"chart" (series at the scale of the behaviour, reports/charts.py) and "locust" {name: file}.
+"chart" (series at the scale of the behaviour, reports/write/charts.py) and "locust" {name: file}.
 Also accepted (older draft): a summary object {"verdict", "reasons", "scenarios": [...]} and
 "per_second" rows. Unknown keys are ignored; missing ones become None.
 """

@@ -35,8 +35,8 @@ from allure_commons.model2 import Attachment, Label, Link, Parameter, Status, St
 
 from reports.allure_ids import fragment, report_url
 from reports.gate import ScenarioResult
-from reports.read.coverage import cell_text, matrix
 from reports.write.charts import chart_name, scenario_svg
+from reports.write.coverage_table import cell_text, matrix
 from reports.write.redaction import MARK, MARKUP_SUFFIXES, TextRedactor
 from reports.write.summary import conformance_rows, coverage_counts_line, history_line, load_rows
 
@@ -253,9 +253,6 @@ def rows_of(path: Path, key: str) -> str:
         return ""
     mine = [line for line in lines[1:] if _field(line, column).startswith(f"{key} ")]
     return "\n".join([lines[0], *mine]) + "\n" if mine else ""
-
-
-stats_rows = rows_of  # the name earlier code used
 
 
 def _field(line: str, column: int) -> str:

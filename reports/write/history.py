@@ -1,7 +1,7 @@
 """History across runs of one stage: Allure 3's history file, read back for the gate's reasons.
 
 Allure 3 keeps one line per report in `out/<stage>/history.jsonl` (allurerc.mjs `historyPath`,
-bounded by `historyLimit`; reports/html.py passes both). The file survives the gate's clean-up
+bounded by `historyLimit`; reports/write/html.py passes both). The file survives the gate's clean-up
 (reports/run.py `clean()` removes only a run's own outputs), so each report shows the previous
 runs' outcome per test and per scenario in its History tab. Read here BEFORE the new report is
 rendered, it says for each blocking reason how its result did in the runs before this one, so a

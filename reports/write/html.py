@@ -7,7 +7,7 @@ no third-party request.
 
 History: allurerc.mjs reads `historyPath`, `historyLimit` and `appendHistory` from the environment
 this module sets (STAGEGATE_HISTORY...), so each report of a stage shows the previous runs'
-outcomes (out/<stage>/history.jsonl, bounded; reports/history.py). After rendering, the page is
+outcomes (out/<stage>/history.jsonl, bounded; reports/write/history.py). After rendering, the page is
 checked for attachments it lists but does not hold ("missed"): there must be none.
 """
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from fixtures.contract import Contract, identity_headers
 from fixtures.errors import ConfigError
 from fixtures.redact import Redactor
-from fixtures.stage import load_stage
+from fixtures.stage import contract_of, load_stage
 
 MARKUP_SUFFIXES = frozenset({".xml", ".html", ".svg"})  # there the mark must be escaped to stay well-formed
 TEXT_SUFFIXES = frozenset({".json", ".xml", ".md", ".txt", ".csv", ".html", ".svg", ".log", ".toml", ".yml"})
@@ -46,7 +46,7 @@ def redaction_of_stage_file(stage_file: str) -> tuple[tuple[str, ...], tuple[str
     found = []
     for api in stage.apis:
         try:
-            found.append(api.contract())
+            found.append(contract_of(api))
         except ConfigError:
             continue
     return stage.secrets(), sensitive_headers(found)

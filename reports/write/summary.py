@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reports.read.coverage import cell_text, matrix
+from reports.write.coverage_table import cell_text, matrix
 
 ICON = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
 COLUMNS = ("passed", "failed", "errors", "xfailed", "xpassed", "skipped")

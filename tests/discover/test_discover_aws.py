@@ -18,7 +18,7 @@ import pytest
 
 from discover.cli import add_discover_arguments, discover_main
 from fixtures.contract import load_contract
-from fixtures.stage import ApiConfig, StageConfig, load_stage
+from fixtures.stage import ApiConfig, StageConfig, contract_of, load_stage
 from reports.cli import main
 from tests.discover.clinic_aws import (
     EXAMPLE,
@@ -158,13 +158,13 @@ def test_discovered_contracts_describe_the_example_routes(clients: Any, tmp_path
     stage = load(out)
     for name, original in (("partner", PARTNER), ("portal", PORTAL)):
         api = stage.api(name)
-        mine, theirs = api.contract(), load_contract(str(original), api.flavor)
+        mine, theirs = contract_of(api), load_contract(str(original), api.flavor)
         assert routes(mine) == routes(theirs), name
         assert {n: type(a) for n, a in mine.authorizers.items()} == {
             n: type(a) for n, a in theirs.authorizers.items()
         }
-    assert stage.api("portal").contract().cors == load_contract(str(PORTAL), "http").cors
-    partner = stage.api("partner").contract()
+    assert contract_of(stage.api("portal")).cors == load_contract(str(PORTAL), "http").cors
+    partner = contract_of(stage.api("partner"))
     body = partner.route("POST /appointments").request_bodies["application/json"]
     expected = (
         load_contract(str(PARTNER), "rest").route("POST /appointments").request_bodies["application/json"]
@@ -217,7 +217,7 @@ def test_the_export_is_completed_with_what_exports_drop(clients: Any, tmp_path: 
         str(export),
     ]
     assert main([*argv, "--out", str(out)]) == 0
-    contract = load(out).api("partner").contract()
+    contract = contract_of(load(out).api("partner"))
     assert routes(contract) == routes(load_contract(str(PARTNER), "rest"))
     header = out.read_text()
     assert "POST /appointments: request validator 'all' (from get-method)" in header

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.contract import JwtAuthorizer, LambdaAuthorizer, load_contract
-from fixtures.stage import Limit, load_stage
+from fixtures.stage import Limit, contract_of, load_stage
 from reports.cli import main
 from tests.discover.clinic_aws import env_names
 
@@ -47,7 +47,7 @@ def test_each_environment_gives_its_stage_file(env: str, tmp_path: Path) -> None
     assert not portal.load_allowed and not partner.load_allowed
     assert f"portal-api-{env}" in out.read_text()
 
-    http = portal.contract()
+    http = contract_of(portal)
     assert {r.route_key: (r.authorizer, r.scopes) for r in http.routes} == {
         "GET /appointments": ("cognito", ("appointments/read",)),
         "POST /calls/transcribe": ("cognito", ("appointments/write",)),
@@ -62,7 +62,7 @@ def test_each_environment_gives_its_stage_file(env: str, tmp_path: Path) -> None
     assert http.route("GET /appointments").integration.function == f"clinic-appointments-{env}"
     assert http.route("GET /appointments").integration.payload_version == "2.0"
 
-    rest = partner.contract()
+    rest = contract_of(partner)
     create = rest.route("POST /appointments")
     assert create.api_key_required and create.body_required
     assert create.validator is not None and (create.validator.name, create.validator.validate_body) == (

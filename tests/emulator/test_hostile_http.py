@@ -1,7 +1,7 @@
 """Hostile HTTP against the emulator over real sockets, table-driven: each row one request, the status it
 gets (or a closed connection), and then a valid request that must still be served.
 
-Limits (fixtures/emulator/connection.py, server.py): request line + headers (HTTP API) or header values
+Limits (fixtures/emulator/serve/connection.py, server.py): request line + headers (HTTP API) or header values
 (REST) over 10,240 bytes answer 413 REQUEST_TOO_LARGE (DOCS limits; the answer for headers is an
 ASSUMPTION), a declared body over 10 MB answers 413 before any of it is read, a header section is
 never buffered past 32 KiB, headers must arrive within the header timeout and a body may not pause
@@ -27,7 +27,7 @@ from fixtures.emulator.policy import lambda_auth
 from fixtures.emulator.policy.lambda_auth import LambdaAuth
 from fixtures.emulator.serve.runner import free_port
 from fixtures.emulator.wire import Request
-from fixtures.stage import load_stage
+from fixtures.stage import contract_of, load_stage
 from fixtures.stage.copies import private_stage
 from fixtures.tokens import TokenFactory, ensure_signing_key
 
@@ -218,7 +218,7 @@ def test_a_body_trickled_byte_by_byte_is_cut_off_at_the_whole_body_limit(emulato
 
 def _token(stage: Path) -> str:
     api = load_stage(str(stage)).api("portal")
-    contract = api.contract()
+    contract = contract_of(api)
     jwt = contract.authorizers["clinic-cognito"]
     key = api.credentials.signing_key
     assert key is not None

@@ -73,7 +73,7 @@ class Env:
         contract = kit.contract("http", routes, authorizers=authorizers or {"cog": JWT}, cors=cors)
         api = kit.api("portal", "http", routes=route_limits, **api_kw)
         if account is not None:
-            api = dataclasses.replace(api, emulated=dataclasses.replace(api.emulated, account_limit=account))
+            api = dataclasses.replace(api, throttle=dataclasses.replace(api.throttle, account=account))
         keys = {kit.KID: load_private_key(key_file).public_key()}
         self.gateway = kit.gateway(api, contract, wrapped, clock=self.clock, public_keys=keys)
         log = AccessLog(access_log) if access_log else None
@@ -607,8 +607,8 @@ def test_account_default_is_10000_rps_5000_burst(key_file: str) -> None:
     """DOCS limits: 10,000 RPS, burst 5,000: exactly 5,000 requests pass at one instant."""
     routes = (kit.route("GET", "/a", function="fn"),)
     env = Env(key_file, routes, handlers={"fn": lambda e, c: "x"}, stage_rate=1e6, stage_burst=10**6)
-    assert env.gateway.api.emulated.account_limit == Limit(10000, 5000)
-    assert load_stage("local").api("portal").emulated.account_limit == Limit(10000, 5000)
+    assert env.gateway.api.throttle.account == Limit(10000, 5000)
+    assert load_stage("local").api("portal").throttle.account == Limit(10000, 5000)
 
     async def burst() -> list[int]:
         return [(await call(env.app, "GET", "/portal/a")).status for _ in range(5001)]

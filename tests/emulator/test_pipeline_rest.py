@@ -16,7 +16,7 @@ from fixtures.contract import (
     Validator,
 )
 from fixtures.emulator.gateway.render import apigw_id
-from fixtures.stage import load_stage
+from fixtures.stage import contract_of, load_stage
 from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
@@ -330,7 +330,7 @@ def test_quota_a_exhausted_while_quota_b_served() -> None:
     plan = next(p for p in api.usage_plans if p.name == "quota-test-plan")
     keys = {k.name: k.value.value for k in plan.keys}
     handlers = {"partner-appointments": kit.json_handler({"items": []})}
-    gw = kit.gateway(api, api.contract(), handlers, clock=kit.Clock())
+    gw = kit.gateway(api, contract_of(api), handlers, clock=kit.Clock())
     app = kit.app(gw)
 
     def get(key: str):

@@ -23,7 +23,7 @@ from fixtures.clinic import partner_handlers
 from fixtures.contract import load_contract
 from fixtures.emulator.serve.server import App
 from fixtures.emulator.wire import Response
-from fixtures.stage import ApiConfig, Limit, Throttle, load_stage
+from fixtures.stage import ApiConfig, Limit, Throttle, contract_of, load_stage
 from fixtures.tokens import TokenFactory, load_private_key
 
 from . import _kit as kit
@@ -62,7 +62,7 @@ class Partner:
         handlers["partner-token-authorizer"] = counted
         kid = self.api.credentials.signing_key.kid if self.api.credentials.signing_key else kit.KID
         keys = {kid: load_private_key(key_file).public_key()}
-        gw = kit.gateway(self.api, self.api.contract(), handlers, clock=self.clock, public_keys=keys)
+        gw = kit.gateway(self.api, contract_of(self.api), handlers, clock=self.clock, public_keys=keys)
         self.app = kit.app(gw)
         self.tokens = TokenFactory(key_file, kid, PARTNER_POOL, "partner-app-client", clock=self.clock)
         self.key = self.api.credentials.api_key.value if self.api.credentials.api_key else ""

@@ -15,7 +15,7 @@ import pytest
 
 from fixtures.emulator.serve.runner import start_emulator
 from fixtures.errors import ConfigError
-from fixtures.stage import load_stage
+from fixtures.stage import contract_of, load_stage
 from fixtures.stage.copies import private_stage
 from fixtures.tokens import TokenFactory
 
@@ -55,7 +55,7 @@ def test_health_and_stage_port_filled(emulator) -> None:
 
 def test_portal_jwt_over_the_wire(emulator) -> None:
     api = emulator.stage.api("portal")
-    contract = api.contract()
+    contract = contract_of(api)
     jwt = contract.authorizers["clinic-cognito"]
     key = api.credentials.signing_key
     tokens = TokenFactory(key.key_file, key.kid, jwt.issuer, jwt.audience)

@@ -15,7 +15,7 @@ from fixtures.emulator.integration.invoke import Invoker
 from fixtures.emulator.serve.accesslog import AccessLog
 from fixtures.emulator.serve.server import App, Mount, base_path_of, build_mounts, encode_headers
 from fixtures.emulator.wire import Request, sendable
-from fixtures.stage import SigningKey, load_stage
+from fixtures.stage import SigningKey, contract_of, load_stage
 from fixtures.tokens import TokenFactory, ensure_signing_key, jwks
 
 from . import _kit as kit
@@ -180,7 +180,7 @@ def _local_app(tmp_path, faults: frozenset[str]) -> tuple[App, str]:
         portal, credentials=dataclasses.replace(portal.credentials, signing_key=signing)
     )
     stage = dataclasses.replace(stage, apis=(portal,))
-    jwt = portal.contract().authorizers["clinic-cognito"]
+    jwt = contract_of(portal).authorizers["clinic-cognito"]
     token = TokenFactory(key, signing.kid, jwt.issuer, jwt.audience).valid(["appointments/write"])
     return App(build_mounts(stage, faults)), token
 

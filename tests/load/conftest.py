@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures.contract import Contract
-from fixtures.stage import StageConfig, load_stage
+from fixtures.stage import StageConfig, contract_of, load_stage
 
 
 @pytest.fixture(scope="module")
@@ -15,4 +15,4 @@ def stage() -> StageConfig:
 
 @pytest.fixture(scope="module")
 def contracts(stage: StageConfig) -> dict[str, Contract]:
-    return {api.name: api.contract() for api in stage.apis}
+    return {api.name: contract_of(api) for api in stage.apis}

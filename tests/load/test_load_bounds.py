@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.errors import ConfigError
-from fixtures.stage import ApiKey, Limit, Secret, StageConfig, load_stage
+from fixtures.stage import ApiKey, Limit, Secret, StageConfig, contract_of, load_stage
 from fixtures.time_limits import LOAD_LIMIT_S, MAX_LOAD_PLAN_S
 from load.records import Send
 from load.scenarios import Bounds
@@ -82,7 +82,7 @@ def test_without_marked_keys_the_quota_scenario_spends_nothing(tmp_path: Path) -
     path = tmp_path / "local.toml"
     path.write_text(text)
     unmarked = load_stage(str(path)).with_port(8999)
-    contracts = {api.name: api.contract() for api in unmarked.apis}
+    contracts = {api.name: contract_of(api) for api in unmarked.apis}
     run = plan_stage(unmarked, contracts, Bounds())
     for name in ("quota", "plan-throttle", "key-isolation"):
         sc = next(s for s in run.scenarios if s.id == f"partner.{name}")

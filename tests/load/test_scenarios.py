@@ -11,7 +11,16 @@ from dataclasses import replace
 import pytest
 
 from fixtures.errors import ConfigError
-from fixtures.stage import ApiConfig, Limit, StageConfig, Throttle, Tolerance, UsagePlan, load_stage
+from fixtures.stage import (
+    ApiConfig,
+    Limit,
+    StageConfig,
+    Throttle,
+    Tolerance,
+    UsagePlan,
+    contract_of,
+    load_stage,
+)
 from fixtures.stage.limits import THROTTLE_KEYS, throttle
 from fixtures.stage.model import ACCOUNT_DEFAULT
 from fixtures.stage.tomlcheck import Context, Table
@@ -191,7 +200,7 @@ def test_staging_tolerances_plan_every_scenario_with_the_power_to_see_no_enforce
     """With accepted_abs 20 / accepted_rel 0.10 the default plans of partner.quota (60 with key A),
     partner.key-isolation (50) and partner.burst (1,500) left "no enforcement" inside the pass band:
     a stage enforcing nothing passed. Each is enlarged until it is two tolerances away."""
-    contracts = {api.name: api.contract() for api in staging.apis}
+    contracts = {api.name: contract_of(api) for api in staging.apis}
     run = plan_stage(staging, contracts, Bounds())
     scenarios = _by_id(run)
     judged = [sc for sc in run.scenarios if sc.runs and sc.power is not None]
@@ -216,7 +225,7 @@ def test_staging_tolerances_plan_every_scenario_with_the_power_to_see_no_enforce
 def test_a_plan_the_bounds_cannot_make_powerful_is_inconclusive_with_the_numbers(
     staging: StageConfig,
 ) -> None:
-    contracts = {api.name: api.contract() for api in staging.apis}
+    contracts = {api.name: contract_of(api) for api in staging.apis}
     run = plan_stage(staging, contracts, Bounds(max_requests=80), ["partner.quota"])
     (sc,) = run.scenarios
     assert sc.skipped is not None and not run.sends

@@ -66,13 +66,12 @@ def _grouped() -> tuple[Any, ...]:
              "message": "setup broke", "phase": "setup"}  # fmt: skip
     cases.append(_case("test_other[portal]", crash, "error"))
     entries = {
-        ("conformance.test_cors", f"{RULE}[portal x origin {o}]"): AllureEntry("cors", "portal", f"u-{o}")
+        ("conformance.test_cors", f"{RULE}[portal x origin {o}]"): AllureEntry("portal", f"u-{o}")
         for o in ORIGINS
     }
-    entries[("conformance.test_cors", f"{RULE}[partner x origin https://evil.example]")] = AllureEntry(
-        "cors", "partner", "u-p"
-    )
-    return parse_junit(_junit(*cases), {}, entries)
+    passed = f"{RULE}[partner x origin https://evil.example]"
+    entries[("conformance.test_cors", passed)] = AllureEntry("partner", "u-p")
+    return parse_junit(_junit(*cases), entries)
 
 
 def test_failures_are_grouped_per_rule_and_cause_from_the_recorded_fields() -> None:

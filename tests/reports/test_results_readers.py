@@ -42,24 +42,32 @@ def _testcase(*properties: tuple[str, str]) -> ET.Element:
     return case
 
 
-def test_family_comes_from_the_allure_feature_label_then_the_suites_property() -> None:
+def test_family_comes_from_the_suites_property() -> None:
     result = read_conformance(MIXED / "junit.xml", MIXED / "allure-results")
     assert result is not None and set(result.families) == {"cors"}
-    assert family_of(_testcase(("stagegate.family", "validation")), {}) == "validation"
-    labelled = {("conformance.test_cors", "t"): "auth"}
-    assert family_of(_testcase(("stagegate.family", "validation")), labelled) == "auth"
-    assert family_of(_testcase(), {}) == "other"  # the module name is not read: the suite decides
+    assert family_of(_testcase(("stagegate.family", "validation"))) == "validation"
+    assert family_of(_testcase()) == "other"  # the module name is not read: the suite decides
 
 
-def test_without_allure_labels_families_come_from_the_suites_property(tmp_path: Path) -> None:
+def test_without_allure_results_families_come_from_the_suites_property(tmp_path: Path) -> None:
     result = read_conformance(MIXED / "junit.xml", tmp_path / "absent")
     assert result is not None and set(result.families) == {"cors"}  # stagegate.family
+
+
+def test_the_allure_feature_label_is_not_read_for_the_family(tmp_path: Path) -> None:
+    """One source: a feature label that disagrees with the junit property changes nothing."""
+    shutil.copytree(MIXED / "allure-results", tmp_path / "allure-results")
+    for path in (tmp_path / "allure-results").glob("*-result.json"):
+        path.write_text(path.read_text(encoding="utf-8").replace('"value": "cors"', '"value": "auth"'))
+    assert '"value": "auth"' in next((tmp_path / "allure-results").glob("*-result.json")).read_text()
+    result = read_conformance(MIXED / "junit.xml", tmp_path / "allure-results")
+    assert result is not None and set(result.families) == {"cors"}
 
 
 def test_missing_junit_means_no_result_and_bad_xml_is_an_error(tmp_path: Path) -> None:
     assert read_conformance(tmp_path / "junit.xml", tmp_path) is None
     with pytest.raises(ValueError, match="not valid XML"):
-        parse_junit("<testsuites><oops", {})
+        parse_junit("<testsuites><oops")
 
 
 def test_a_real_run_that_selected_zero_tests_is_not_a_pass(tmp_path: Path) -> None:
@@ -203,9 +211,9 @@ def test_an_erroring_case_reads_as_its_exception_not_its_arguments() -> None:
             f"{properties}<error>{escape(text)}</error></testcase></testsuite></testsuites>"
         )
 
-    _, _, failures, _ = parse_junit(junit(record), {})
+    _, _, failures, _ = parse_junit(junit(record))
     assert failures and failures[0].message == "UnicodeEncodeError: 'latin-1' codec can't"
-    _, _, failures, _ = parse_junit(junit(""), {})  # no record: the text is never parsed
+    _, _, failures, _ = parse_junit(junit(""))  # no record: the text is never parsed
     assert failures[0].detail["kind"] == "error" and "Suite object" not in failures[0].message
     assert "UnicodeEncodeError" not in failures[0].message and "no failure record" in failures[0].message
 
@@ -219,15 +227,15 @@ def _junit_case(outcome: str) -> str:
 
 def test_a_case_without_a_record_reads_as_pytests_own_message() -> None:
     collection = '<error message="collection failure&#10;second line">E   ImportError: no module</error>'
-    _, _, failures, _ = parse_junit(_junit_case(collection), {})
+    _, _, failures, _ = parse_junit(_junit_case(collection))
     assert failures[0].message == "error: collection failure (the suite kept no failure record)"
     failed = '<failure message="AssertionError: boom">long text</failure>'
-    _, _, failures, _ = parse_junit(_junit_case(failed), {})
+    _, _, failures, _ = parse_junit(_junit_case(failed))
     assert failures[0].message == "failed: AssertionError: boom (the suite kept no failure record)"
 
 
 def test_control_a_case_without_a_record_or_a_message_says_only_that() -> None:
-    _, _, failures, _ = parse_junit(_junit_case("<error>E   ImportError: no module</error>"), {})
+    _, _, failures, _ = parse_junit(_junit_case("<error>E   ImportError: no module</error>"))
     assert failures[0].message == "error (the suite kept no failure record)"
-    _, _, failures, _ = parse_junit(_junit_case('<failure message="  ">text</failure>'), {})
+    _, _, failures, _ = parse_junit(_junit_case('<failure message="  ">text</failure>'))
     assert failures[0].message == "failed (the suite kept no failure record)"
