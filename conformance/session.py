@@ -1,67 +1,24 @@
-"""Fixtures the rules use (APIs under test, the per-test check) and redacted attachments/reports."""
+"""Fixtures the rules use (APIs under test, the per-test check) and the hooks that redact and attach.
+
+The machinery lives in conformance/harness/ (attachments.py, redaction.py); this module wires it
+into pytest.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from conformance.harness.api import ApiUnderTest
-from conformance.harness.client import Exchange, HttpClient
+from conformance.harness.attachments import ExchangeLog, attach_exchanges
+from conformance.harness.client import HttpClient
 from conformance.harness.credentials import ApiCredentials, Unavailable
 from conformance.harness.expect import Check
+from conformance.harness.redaction import SuiteRedactor, redact_exception
 from conformance.plugin import LOADED, REDACT, Loaded, family_of, stage_redactor
-from fixtures.redact import Redactor
 from fixtures.stage import StageConfig
-
-MAX_ATTACHED = 12  # exchanges attached per test
-
-
-class ExchangeLog:
-    """The exchanges of the running test (reset per test; bounded)."""
-
-    def __init__(self) -> None:
-        self.items: list[Exchange] = []
-
-    def add(self, exchange: Exchange) -> None:
-        if len(self.items) < 200:
-            self.items.append(exchange)
-
-    def reset(self) -> None:
-        self.items = []
-
-
-class SuiteRedactor:
-    """The stage's secrets plus those learnt during the run: an OAuth2 access token is fetched lazily,
-    after the suite starts, and an opaque (non-JWT) one matches no pattern."""
-
-    def __init__(
-        self, stage: StageConfig, creds: list[ApiCredentials], headers: tuple[str, ...] = ()
-    ) -> None:
-        self._stage = stage
-        self._creds = creds
-        self._headers = headers  # the contracts' identity-source headers: credentials by name
-        self._known: tuple[str, ...] | None = None
-        self._redactor = Redactor(headers=headers)
-
-    def current(self) -> Redactor:
-        secrets = tuple(value for creds in self._creds for value in creds.secrets())
-        if secrets != self._known:
-            self._redactor = Redactor.for_stage(self._stage, extra=secrets, headers=self._headers)
-            self._known = secrets
-        return self._redactor
-
-    def text(self, s: str) -> str:
-        return self.current().text(s)
-
-    def headers(self, headers: Any) -> Any:
-        return self.current().headers(headers)
-
-    def json(self, obj: Any) -> Any:
-        return self.current().json(obj)
 
 
 class Suite:
@@ -138,62 +95,13 @@ def api_of(suite: Suite, case: Any) -> ApiUnderTest:
     return suite.api(inner.api)
 
 
-def _render(exchange: Exchange, redactor: Redactor | SuiteRedactor) -> str:
-    lines = [f"{exchange.method} {exchange.url}"]
-    lines += [f"{k}: {v}" for k, v in redactor.headers(list(exchange.request_headers))]
-    if exchange.request_body:
-        lines += ["", exchange.request_body.decode("utf-8", "replace")[:4000]]
-    lines += ["", f"HTTP {exchange.status}  ({exchange.elapsed_ms:.1f} ms)"]
-    lines += [f"{k}: {v}" for k, v in redactor.headers(list(exchange.headers))]
-    if exchange.body:
-        body = exchange.body.decode("utf-8", "replace")
-        with contextlib.suppress(ValueError):  # not JSON: attached as text
-            body = json.dumps(redactor.json(json.loads(body)), indent=2)
-        lines += ["", body[:4000]]
-    return redactor.text("\n".join(lines))
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     yield
     state = item.config.stash.get(SUITE, None)
     if state is None or LOADED not in item.config.stash:
         return
-    try:
-        import allure
-    except ImportError:  # allure-pytest is a dependency; without it there is nothing to attach to
-        return
-    for index, exchange in enumerate(state.log.items[:MAX_ATTACHED], start=1):
-        allure.attach(
-            _render(exchange, state.redactor),
-            name=f"{index}. {exchange.method} {exchange.status}",
-            attachment_type=allure.attachment_type.TEXT,
-        )
-
-
-class RedactedError(Exception):
-    """Stands in for an exception whose own str() would still show a secret after redaction."""
-
-
-def redact_exception(call: pytest.CallInfo[None], redactor: Redactor | SuiteRedactor) -> None:
-    """The exception's text redacted in place: Allure's status message reads `call.excinfo`."""
-    if call.excinfo is None:
-        return
-    exc = call.excinfo.value
-    shown = str(exc)
-    clean = redactor.text(shown)
-    if clean == shown:
-        return
-    message = getattr(exc, "msg", None)
-    if isinstance(message, str):  # pytest.fail/skip outcomes print `.msg`
-        setattr(exc, "msg", redactor.text(message))  # noqa: B010 (no attribute in the type)
-    exc.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in exc.args)
-    if redactor.text(str(exc)) != str(exc):  # a custom __str__ built from other fields
-        kind = AssertionError if isinstance(exc, AssertionError) else RedactedError
-        try:
-            raise kind(clean) from None
-        except kind:
-            call.excinfo = pytest.ExceptionInfo.from_current()
+    attach_exchanges(state.log, state.redactor)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.harness import credentials as credentials_module
 from conformance.harness.credentials import ApiCredentials, TokenFetchError
-from conformance.session import RedactedError, SuiteRedactor, redact_exception
+from conformance.harness.redaction import RedactedError, SuiteRedactor, redact_exception
 from fixtures.redact import REDACTED, Redactor
 from fixtures.stage import (
     ApiConfig,
