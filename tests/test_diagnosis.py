@@ -4,7 +4,6 @@ body) and how the route is protected, never from the status alone (issue 12, obs
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -12,14 +11,7 @@ from conformance.harness.client import Exchange
 from conformance.harness.diagnosis import Protection, RuleFailure, diagnose, likely_cause
 from conformance.harness.expect import Check
 from fixtures.failure_record import FAILURE_PROPERTY, from_json
-
-
-class _Plain:
-    def text(self, s: str) -> str:
-        return s
-
-    def headers(self, h: Any) -> Any:
-        return h
+from tests.fakes import NoRedaction
 
 
 def _exchange(
@@ -73,7 +65,7 @@ def test_a_cors_failure_points_at_allow_origins_unless_its_control_was_refused()
 
 
 def test_the_diagnosis_keeps_its_fields_and_the_failure_carries_them_for_the_reports() -> None:
-    check = Check("test_key_route_accepts_valid_api_key[partner GET /reports]", "api_keys", _Plain())
+    check = Check("test_key_route_accepts_valid_api_key[partner GET /reports]", "api_keys", NoRedaction())
     with pytest.raises(pytest.fail.Exception) as failed:  # a pytest.fail outcome, as before
         check.fail(FORBIDDEN, "2xx for the positive control", 200, KEY_ROUTE, "control")
     assert "likely cause: the API key was refused" in str(failed.value)  # the text people read...
@@ -89,7 +81,7 @@ def test_the_diagnosis_keeps_its_fields_and_the_failure_carries_them_for_the_rep
 
 
 def test_the_diagnosis_is_redacted() -> None:
-    class Hiding(_Plain):
+    class Hiding(NoRedaction):
         def text(self, s: str) -> str:
             return s.replace("secret-key-123", "<redacted>")
 

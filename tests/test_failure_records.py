@@ -10,7 +10,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,6 +29,7 @@ from fixtures.stage.routes import load_contracts
 from reports.read import conformance as read
 from reports.read.conformance import family_of, read_conformance
 from tests.conformance_runs import ROOT, local_stage_copy
+from tests.fakes import ApiFlavour, NoRedaction
 
 RULE = "test_gateway_error_carries_cors_headers[portal]"
 RECORD = FailureRecord(RULE, "cors", "answer", received="404 [] body=''", expected="x", cause="cors.config")
@@ -60,30 +61,14 @@ def test_a_rule_failure_re_raised_with_more_words_keeps_its_record() -> None:
         assert failure_record(RULE, "cors", "call", outer) == RECORD
 
 
-class _Plain:
-    """A redactor with nothing to hide."""
-
-    def text(self, s: str) -> str:
-        return s
-
-    def headers(self, h: Any) -> Any:
-        return h
-
-
-@dataclass(frozen=True)
-class _Api:
-    flavor: str
-    embedded: bool
-
-
 def test_a_gateway_rejection_keeps_the_refused_input_and_its_curl_line_in_the_record() -> None:
     """conformance/test_contract.py passes the input's label and curl line as the rejection's detail:
     the record (gate.json, summary.md) and pytest's output both show them."""
     check = Check(
-        "test_generated_invalid_inputs_are_refused[partner POST /appointments]", "contract", _Plain()
+        "test_generated_invalid_inputs_are_refused[partner POST /appointments]", "contract", NoRedaction()
     )
     detail = " (reason above maxLength); reproduce: curl -sS -i -X POST 'http://127.0.0.1:1/a'"
-    api: Any = _Api("rest", True)
+    api: Any = ApiFlavour("rest", True)
     good = Exchange(
         "POST", "http://127.0.0.1:1/a", (), b"", 400, (), b'{"message": "Invalid request body"}', 1.0
     )

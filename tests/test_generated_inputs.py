@@ -31,6 +31,7 @@ from conformance.harness.response_schema import compile_responses
 from fixtures.contract import Parameter, Route
 from fixtures.stage import ApiConfig, Limit, StageConfig, contract_of, copies, load_stage
 from fixtures.stage.samples import DEFAULT_PARAM_VALUE
+from tests.fakes import NoRedaction
 
 STAGE: StageConfig = load_stage("stages/local.toml", root=".")
 PORTAL = STAGE.api("portal")
@@ -228,14 +229,6 @@ def test_a_generated_path_value_may_meet_an_undocumented_404_which_is_noted() ->
 # --- the rules with a scripted stage --------------------------------------------------------------
 
 
-class _Plain:
-    def text(self, s: str) -> str:
-        return s
-
-    def headers(self, h: Any) -> Any:
-        return h
-
-
 class _NoCreds:
     def auth_headers(self, route: Route) -> dict[str, str]:
         return {}
@@ -277,7 +270,7 @@ def _run(
     props: dict[str, Any] = {}
     flavor = contract_of(config).flavor
     case = RouteCase(config.name, flavor, route)
-    check = Check(f"{rule.__name__}[{config.name}]", "contract", _Plain())
+    check = Check(f"{rule.__name__}[{config.name}]", "contract", NoRedaction())
     schemas = {config.name: SCHEMAS if config is PORTAL else compile_responses(contract_of(config))}
     rule(_Suite(_Stage(answer), config), check, case, schemas, lambda k, v: props.__setitem__(k, v))
     return props
